@@ -1,1 +1,92 @@
-"""wampcore: a sans-I/O WAMP v2 implementation (client peer, router, codecs, framings)."""
+"""wampcore: a sans-I/O WAMP v2 implementation (client peer, router, codecs, framings).
+
+Public names only; each lives in the module that owns it.
+"""
+
+from .errors import (
+    ApplicationError,
+    LocalProtocolError,
+    MessageTooLargeError,
+    ProtocolError,
+    RemoteProtocolError,
+)
+from .ids import RandomSource
+from .messages import (
+    Abort,
+    Authenticate,
+    Call,
+    Cancel,
+    Challenge,
+    Error,
+    Event,
+    EventReceived,
+    Goodbye,
+    Hello,
+    Interrupt,
+    Invocation,
+    Message,
+    Publish,
+    Published,
+    Register,
+    Registered,
+    Result,
+    Subscribe,
+    Subscribed,
+    Unregister,
+    Unregistered,
+    Unsubscribe,
+    Unsubscribed,
+    Welcome,
+    Yield,
+    from_wire,
+)
+from .serializers import (
+    Serializer,
+    get_serializer,
+    serializer_for_rawsocket_id,
+    serializer_for_subprotocol,
+)
+from .uri import PatternMap
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Abort",
+    "ApplicationError",
+    "Authenticate",
+    "Call",
+    "Cancel",
+    "Challenge",
+    "Error",
+    "Event",
+    "EventReceived",
+    "Goodbye",
+    "Hello",
+    "Interrupt",
+    "Invocation",
+    "LocalProtocolError",
+    "Message",
+    "MessageTooLargeError",
+    "PatternMap",
+    "ProtocolError",
+    "Publish",
+    "Published",
+    "RandomSource",
+    "Register",
+    "Registered",
+    "RemoteProtocolError",
+    "Result",
+    "Serializer",
+    "Subscribe",
+    "Subscribed",
+    "Unregister",
+    "Unregistered",
+    "Unsubscribe",
+    "Unsubscribed",
+    "Welcome",
+    "Yield",
+    "from_wire",
+    "get_serializer",
+    "serializer_for_rawsocket_id",
+    "serializer_for_subprotocol",
+]

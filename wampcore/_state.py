@@ -1,0 +1,441 @@
+"""THE session state table, shared by the client peer and the router.
+
+Theory of operation
+-------------------
+A WAMP session has two sides, CLIENT and ROUTER. Everything here is keyed by *which side sends*
+a message, never by "me" and "them", so the client peer and the router run the very same table
+(h11's ``_state.py`` is the model): neither can be laxer than the other.
+
+* ``SENDABLE[state][side]``: the message types ``side`` may send in ``state``.
+* ``TRANSITIONS[(state, side, type)]``: the state after ``side`` sends ``type`` in ``state``.
+  ABORT from either side, at any time, goes to CLOSED.
+* While one side waits for the GOODBYE reply it ignores whatever the other side still had in
+  flight (wamp-spec.md §3.2): ``receive`` reports IGNORE for those.
+* ``ROLE_FOR``: the client role a client-sent message requires; a client may only use the roles
+  it announced in HELLO.
+* Requests and replies: the client issues PUBLISH, SUBSCRIBE, UNSUBSCRIBE, CALL, REGISTER and
+  UNREGISTER; the router issues INVOCATION. Each direction has one sequential id counter shared
+  by all request types (wamp-spec.md §2.1). ``REPLY_TO`` pairs each reply type with its request
+  type; ERROR names its request type itself.
+
+``SessionTracker`` applies the table for one side of one session. Call ``send(msg)`` before
+putting a message on the wire (it raises ``LocalProtocolError`` and changes nothing if the
+message is illegal) and ``receive(msg)`` for each message from the peer (it raises
+``RemoteProtocolError`` on a violation, after which the caller sends ABORT
+``wamp.error.protocol_violation``). ``receive`` returns a ``Disposition``:
+
+* PROCESS: handle the message;
+* IGNORE: drop it silently. This covers messages in flight while a GOODBYE reply is awaited,
+  and *late* references: a YIELD/ERROR for an invocation the router already finished (after a
+  cancel or timeout), an INTERRUPT for an invocation the callee already answered, a CANCEL for a
+  call already answered, a late continuation of a finished progressive call. An id that was
+  never issued is not late: it is a violation.
+
+Request-id rules enforced on receipt: a new request must carry exactly the next id of the
+sender's counter (wamp-spec.md §3.6), except a progressive-call continuation, which repeats the
+id of its still-open call (§4.3). Replies must answer a pending request of the matching type; a
+progressive RESULT or YIELD keeps its request open, a final one closes it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from .ids import RequestIds
+from .messages import (
+    ABORT,
+    AUTHENTICATE,
+    CALL,
+    CANCEL,
+    CHALLENGE,
+    ERROR,
+    EVENT,
+    EVENT_RECEIVED,
+    GOODBYE,
+    HELLO,
+    INTERRUPT,
+    INVOCATION,
+    PUBLISH,
+    PUBLISHED,
+    REGISTER,
+    REGISTERED,
+    RESULT,
+    SUBSCRIBE,
+    SUBSCRIBED,
+    UNREGISTER,
+    UNREGISTERED,
+    UNSUBSCRIBE,
+    UNSUBSCRIBED,
+    WELCOME,
+    YIELD,
+    Call,
+    Cancel,
+    Error,
+    Hello,
+    Interrupt,
+    Message,
+    Publish,
+    Result,
+    Welcome,
+    Yield,
+)
+
+__all__ = [
+    "CLIENT_REQUESTS",
+    "REPLY_TO",
+    "ROLE_FOR",
+    "ROUTER_REQUESTS",
+    "SENDABLE",
+    "TRANSITIONS",
+    "Disposition",
+    "SessionState",
+    "SessionTracker",
+    "Side",
+]
+
+
+class Side(enum.Enum):
+    CLIENT = "client"
+    ROUTER = "router"
+
+    @property
+    def other(self) -> Side:
+        return Side.ROUTER if self is Side.CLIENT else Side.CLIENT
+
+
+class SessionState(enum.Enum):
+    CLOSED = "closed"  # no session (transport may be up); HELLO starts one
+    ESTABLISHING = "establishing"  # HELLO sent, awaiting WELCOME / CHALLENGE / ABORT
+    CHALLENGING = "challenging"  # CHALLENGE sent, awaiting AUTHENTICATE
+    AUTHENTICATING = "authenticating"  # AUTHENTICATE sent, awaiting WELCOME / CHALLENGE / ABORT
+    ESTABLISHED = "established"
+    CLIENT_GOODBYE = "client_goodbye"  # the client sent GOODBYE, awaiting the router's reply
+    ROUTER_GOODBYE = "router_goodbye"  # the router sent GOODBYE, awaiting the client's reply
+
+
+class Disposition(enum.Enum):
+    PROCESS = "process"
+    IGNORE = "ignore"
+
+
+_S = SessionState
+_C, _R = Side.CLIENT, Side.ROUTER
+
+_CLIENT_SESSION_MESSAGES = frozenset(
+    {PUBLISH, SUBSCRIBE, UNSUBSCRIBE, CALL, CANCEL, REGISTER, UNREGISTER, YIELD, ERROR}
+    | {EVENT_RECEIVED, GOODBYE, ABORT}
+)
+_ROUTER_SESSION_MESSAGES = frozenset(
+    {PUBLISHED, SUBSCRIBED, UNSUBSCRIBED, EVENT, RESULT, REGISTERED, UNREGISTERED}
+    | {INVOCATION, INTERRUPT, ERROR, GOODBYE, ABORT}
+)
+
+#: What each side may send in each state.
+SENDABLE: dict[SessionState, dict[Side, frozenset[int]]] = {
+    _S.CLOSED: {_C: frozenset({HELLO}), _R: frozenset()},
+    _S.ESTABLISHING: {_C: frozenset({ABORT}), _R: frozenset({WELCOME, CHALLENGE, ABORT})},
+    _S.CHALLENGING: {_C: frozenset({AUTHENTICATE, ABORT}), _R: frozenset({ABORT})},
+    _S.AUTHENTICATING: {_C: frozenset({ABORT}), _R: frozenset({WELCOME, CHALLENGE, ABORT})},
+    _S.ESTABLISHED: {_C: _CLIENT_SESSION_MESSAGES, _R: _ROUTER_SESSION_MESSAGES},
+    # The side awaiting the GOODBYE reply sends nothing more (ABORT aside); the other side's
+    # in-flight session messages still arrive and are ignored by the receiver.
+    _S.CLIENT_GOODBYE: {_C: frozenset({ABORT}), _R: _ROUTER_SESSION_MESSAGES},
+    _S.ROUTER_GOODBYE: {_C: _CLIENT_SESSION_MESSAGES, _R: frozenset({ABORT})},
+}
+
+#: (state, sending side, message type) -> next state. ABORT always leads to CLOSED.
+TRANSITIONS: dict[tuple[SessionState, Side, int], SessionState] = {
+    (_S.CLOSED, _C, HELLO): _S.ESTABLISHING,
+    (_S.ESTABLISHING, _R, WELCOME): _S.ESTABLISHED,
+    (_S.ESTABLISHING, _R, CHALLENGE): _S.CHALLENGING,
+    (_S.CHALLENGING, _C, AUTHENTICATE): _S.AUTHENTICATING,
+    (_S.AUTHENTICATING, _R, WELCOME): _S.ESTABLISHED,
+    (_S.AUTHENTICATING, _R, CHALLENGE): _S.CHALLENGING,
+    (_S.ESTABLISHED, _C, GOODBYE): _S.CLIENT_GOODBYE,
+    (_S.ESTABLISHED, _R, GOODBYE): _S.ROUTER_GOODBYE,
+    (_S.CLIENT_GOODBYE, _R, GOODBYE): _S.CLOSED,
+    (_S.ROUTER_GOODBYE, _C, GOODBYE): _S.CLOSED,
+}
+
+#: In these states, what the *waiting* side receives (other than GOODBYE/ABORT) is ignored.
+_AWAITING_GOODBYE_REPLY: dict[SessionState, Side] = {
+    _S.CLIENT_GOODBYE: _C,
+    _S.ROUTER_GOODBYE: _R,
+}
+
+#: Request types each side issues (with its own sequential id counter).
+CLIENT_REQUESTS = frozenset({PUBLISH, SUBSCRIBE, UNSUBSCRIBE, CALL, REGISTER, UNREGISTER})
+ROUTER_REQUESTS = frozenset({INVOCATION})
+
+#: Reply type -> the request type it answers (ERROR carries its request type itself).
+REPLY_TO: dict[int, int] = {
+    PUBLISHED: PUBLISH,
+    SUBSCRIBED: SUBSCRIBE,
+    UNSUBSCRIBED: UNSUBSCRIBE,
+    RESULT: CALL,
+    REGISTERED: REGISTER,
+    UNREGISTERED: UNREGISTER,
+    YIELD: INVOCATION,
+}
+
+#: Messages that refer to an open request without answering it.
+_REFERENCES: dict[int, int] = {CANCEL: CALL, INTERRUPT: INVOCATION}
+
+#: The client role a client-sent message requires.
+ROLE_FOR: dict[int, str] = {
+    PUBLISH: "publisher",
+    SUBSCRIBE: "subscriber",
+    UNSUBSCRIBE: "subscriber",
+    EVENT_RECEIVED: "subscriber",
+    CALL: "caller",
+    CANCEL: "caller",
+    REGISTER: "callee",
+    UNREGISTER: "callee",
+    YIELD: "callee",
+}
+
+#: Client roles, router roles.
+CLIENT_ROLES = frozenset({"publisher", "subscriber", "caller", "callee"})
+ROUTER_ROLES = frozenset({"broker", "dealer"})
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An open request: its type, and whether it is a still-open progressive CALL stream."""
+
+    type: int
+    streaming: bool = False
+
+
+class SessionTracker:
+    """Applies the state table for one side (``side``) of one session."""
+
+    __slots__ = (
+        "_in_last",
+        "_out_ids",
+        "client_roles",
+        "pending_in",
+        "pending_out",
+        "router_roles",
+        "side",
+        "state",
+        "strict_request_ids",
+    )
+
+    def __init__(self, side: Side, *, strict_request_ids: bool = True) -> None:
+        self.side = side
+        self.state = SessionState.CLOSED
+        #: Whether incoming new-request ids must be sequential (the spec says so; a few old
+        #: clients use random ids, so a router may relax this).
+        self.strict_request_ids = strict_request_ids
+        self.client_roles: dict[str, dict[str, object]] = {}
+        self.router_roles: dict[str, dict[str, object]] = {}
+        #: Requests this side issued that await the peer's reply: id -> pending.
+        self.pending_out: dict[int, _Pending] = {}
+        #: Requests the peer issued that await this side's reply: id -> pending.
+        self.pending_in: dict[int, _Pending] = {}
+        self._out_ids = RequestIds()
+        self._in_last = 0
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    @property
+    def established(self) -> bool:
+        return self.state is SessionState.ESTABLISHED
+
+    def next_request_id(self) -> int:
+        """Allocate this side's next request id (call it only for a request you will send)."""
+        return self._out_ids.next()
+
+    def peek_request_id(self) -> int:
+        """The id the next ``next_request_id`` call will return."""
+        return self._out_ids.expected()
+
+    def client_feature(self, role: str, feature: str) -> bool:
+        """Whether the client announced ``feature`` for ``role``."""
+        return _feature(self.client_roles, role, feature)
+
+    def router_feature(self, role: str, feature: str) -> bool:
+        """Whether the router announced ``feature`` for ``role``."""
+        return _feature(self.router_roles, role, feature)
+
+    # -- the two operations ----------------------------------------------------------------------
+
+    def send(self, msg: Message) -> Disposition:
+        """Check and record a message this side is about to send.
+
+        IGNORE means: do not send it after all (a CANCEL or a reply for a request that has
+        already finished, or anything while this side awaits a GOODBYE reply).
+        """
+        try:
+            return self._apply(msg, self.side, local=True)
+        except ProtocolError as exc:
+            raise LocalProtocolError(exc.message, reason=exc.reason) from None
+
+    def receive(self, msg: Message) -> Disposition:
+        """Check and record a message from the peer."""
+        try:
+            return self._apply(msg, self.side.other, local=False)
+        except ProtocolError as exc:
+            raise RemoteProtocolError(exc.message, reason=exc.reason) from None
+
+    def reset(self) -> None:
+        """Forget the session (after ABORT, a closed GOODBYE handshake or a violation)."""
+        self.state = SessionState.CLOSED
+        self.pending_in.clear()
+        self.pending_out.clear()
+        self.client_roles = {}
+        self.router_roles = {}
+        self._out_ids = RequestIds()
+        self._in_last = 0
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _apply(self, msg: Message, sender: Side, *, local: bool) -> Disposition:
+        mtype = msg.TYPE
+        state = self.state
+        if mtype not in SENDABLE[state][sender]:
+            raise ProtocolError(
+                f"{msg.NAME} from the {sender.value} is not allowed in state {state.value}"
+            )
+
+        waiting = _AWAITING_GOODBYE_REPLY.get(state)
+        if waiting is not None and waiting is not sender and mtype not in (GOODBYE, ABORT):
+            return Disposition.IGNORE  # in flight while a GOODBYE reply is awaited
+
+        if mtype == ABORT:
+            self.reset()
+            return Disposition.PROCESS
+        if mtype == HELLO:
+            assert isinstance(msg, Hello)
+            self.reset()
+            self.client_roles = _roles(msg.details.get("roles"), CLIENT_ROLES)
+            if not self.client_roles:
+                raise ProtocolError("HELLO.Details.roles announces no client role")
+        elif mtype == WELCOME:
+            assert isinstance(msg, Welcome)
+            self.router_roles = _roles(msg.details.get("roles"), ROUTER_ROLES)
+            if not self.router_roles:
+                raise ProtocolError("WELCOME.Details.roles announces no router role")
+
+        if sender is Side.CLIENT:
+            role = ROLE_FOR.get(mtype)
+            if role is not None and role not in self.client_roles:
+                raise ProtocolError(f"{msg.NAME} requires the {role} role, which was not announced")
+
+        disposition = self._track(msg, mtype, sender, local)
+        if disposition is Disposition.PROCESS:
+            next_state = TRANSITIONS.get((state, sender, mtype))
+            if next_state is not None:
+                self.state = next_state
+                if next_state is SessionState.CLOSED:
+                    self.reset()
+        return disposition
+
+    def _track(self, msg: Message, mtype: int, sender: Side, local: bool) -> Disposition:
+        """Request/reply bookkeeping for a message ``sender`` sends."""
+        issued = self.side is sender  # requests sent by this side live in pending_out
+        requests = CLIENT_REQUESTS if sender is Side.CLIENT else ROUTER_REQUESTS
+        if mtype in requests:
+            return self._new_request(msg, mtype, issued, local)
+
+        if mtype == ERROR:
+            assert isinstance(msg, Error)
+            # A side may only send ERROR for requests the *other* side issues.
+            other_requests = ROUTER_REQUESTS if sender is Side.CLIENT else CLIENT_REQUESTS
+            if msg.request_type not in other_requests:
+                raise ProtocolError(
+                    f"ERROR for request type {msg.request_type} cannot come from the {sender.value}"
+                )
+            return self._reply(msg.request_id, msg.request_type, final=True, issued=not issued)
+
+        request_type = REPLY_TO.get(mtype)
+        if request_type is not None:
+            request_id: int = msg.request_id  # type: ignore[attr-defined]
+            final = True
+            if isinstance(msg, Result | Yield):
+                final = not msg.progress
+            return self._reply(request_id, request_type, final=final, issued=not issued)
+
+        request_type = _REFERENCES.get(mtype)
+        if request_type is not None:
+            assert isinstance(msg, Cancel | Interrupt)
+            table = self.pending_out if issued else self.pending_in
+            pending = table.get(msg.request_id)
+            if pending is None or pending.type != request_type:
+                if self._was_issued(msg.request_id, by_this_side=issued):
+                    return Disposition.IGNORE  # the request finished meanwhile
+                raise ProtocolError(f"{msg.NAME} for request {msg.request_id} that was never made")
+        return Disposition.PROCESS
+
+    def _new_request(self, msg: Message, mtype: int, issued: bool, local: bool) -> Disposition:
+        request_id: int = msg.request_id  # type: ignore[attr-defined]
+        table = self.pending_out if issued else self.pending_in
+        progress = isinstance(msg, Call) and msg.options.get("progress") is True
+        open_stream = table.get(request_id)
+        if open_stream is not None and open_stream.streaming and open_stream.type == mtype:
+            # A progressive-call continuation (wamp-spec.md §4.3) reuses the open call's id.
+            if not progress:
+                open_stream.streaming = False
+            return Disposition.PROCESS
+
+        if issued:
+            if local and request_id != self._out_ids.last:
+                raise ProtocolError(
+                    f"{msg.NAME} must use the id from next_request_id() "
+                    f"(expected {self._out_ids.last}, got {request_id})"
+                )
+        else:
+            expected = self._in_last + 1 if self._in_last < 2**53 else 1
+            if request_id != expected:
+                if self.strict_request_ids or request_id in table:
+                    if mtype == CALL and self._was_issued(request_id, by_this_side=False):
+                        return Disposition.IGNORE  # late continuation of a finished stream
+                    raise ProtocolError(
+                        f"{msg.NAME} request id {request_id} is not sequential "
+                        f"(expected {expected})"
+                    )
+            self._in_last = request_id
+
+        if isinstance(msg, Publish) and msg.options.get("acknowledge") is not True:
+            return Disposition.PROCESS  # no reply will come
+        table[request_id] = _Pending(mtype, streaming=progress)
+        return Disposition.PROCESS
+
+    def _reply(
+        self, request_id: int, request_type: int, *, final: bool, issued: bool
+    ) -> Disposition:
+        """A reply to a request; ``issued`` says the request lives in pending_out."""
+        table = self.pending_out if issued else self.pending_in
+        pending = table.get(request_id)
+        if pending is None or pending.type != request_type:
+            # Replies from the client (YIELD / ERROR to an INVOCATION) may be late: the router
+            # already settled the call by cancel or timeout. Any other stray reply is a
+            # violation, as is a reply to an id that was never issued.
+            late_ok = request_type in ROUTER_REQUESTS
+            if late_ok and self._was_issued(request_id, by_this_side=issued):
+                return Disposition.IGNORE
+            raise ProtocolError(f"reply for request {request_id} that is not pending")
+        if final:
+            del table[request_id]
+        return Disposition.PROCESS
+
+    def _was_issued(self, request_id: int, *, by_this_side: bool) -> bool:
+        last = self._out_ids.last if by_this_side else self._in_last
+        return 1 <= request_id <= last
+
+
+def _roles(value: object, allowed: frozenset[str]) -> dict[str, dict[str, object]]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if k in allowed and isinstance(v, dict)}
+
+
+def _feature(roles: dict[str, dict[str, object]], role: str, feature: str) -> bool:
+    spec = roles.get(role)
+    if spec is None:
+        return False
+    features = spec.get("features")
+    return isinstance(features, dict) and features.get(feature) is True
