@@ -1,0 +1,659 @@
+"""WebSocket framing (RFC 6455, wamp-spec.md §5.4) on wsproto, both roles, no I/O.
+
+``WebSocketServer(subprotocols=SUBPROTOCOLS, *, path="/ws", max_message_size=16 MiB,
+allowed_origins=None, fallback_subprotocol=None, max_handshake_size=16 KiB)`` answers one
+upgrade request. It parses the request with h11 and answers it itself, so every refusal is a
+complete HTTP response (then the connection is closed), never a hang:
+
+=================================================  ====================================
+request                                            answer
+=================================================  ====================================
+unparseable, or request head over the size limit   400 / 431 (h11's status hint)
+HTTP/1.0, or a body on the upgrade request         400
+path differs from ``path`` (None: any path)        404
+method other than GET                              405
+plain HTTP (no ``Upgrade: websocket``)             426 with ``Upgrade: websocket``
+``Sec-WebSocket-Version`` missing / not 13         400 / 426 with the supported version
+``Sec-WebSocket-Key`` missing or malformed         400
+``Origin`` not in ``allowed_origins``              403 (no ``Origin`` header: allowed,
+                                                   it is not a browser)
+no acceptable ``wamp.2.*`` subprotocol             400
+=================================================  ====================================
+
+The subprotocol is the first of the server's ``subprotocols`` (its preference order) that the
+client offered. A client that offers none is refused unless ``fallback_subprotocol`` is set
+(Autobahn assumes ``wamp.2.json`` in that case); then that serializer is bound and, as RFC 6455
+requires, no ``Sec-WebSocket-Protocol`` header is sent. The accepted request is available as
+``Ready.request`` and ``framing.request`` (:class:`~.base.HandshakeRequest`: path, query,
+headers, cookies, origin, offered and selected subprotocol) for authentication and origin
+checks above this layer.
+
+``WebSocketClient(host, path="/ws", *, subprotocols=<the non-batched SUBPROTOCOLS>,
+max_message_size=16 MiB, extra_headers=())`` queues its upgrade request on creation (``host``
+is the ``Host`` header, with ``:port`` when not the default; ``extra_headers`` carries e.g.
+``Origin``, ``Cookie`` or ``Authorization``). It binds to the subprotocol the server selected and
+fails if the server selected none. A refused upgrade ends in ``Closed`` whose ``code`` is the HTTP
+status.
+
+Messages: JSON travels in text messages, every other serializer in binary ones; a message of
+the other type is refused with close code 1003 (RFC 6455's code for data of a type the
+endpoint cannot accept). Fragmented messages are reassembled, and ``max_message_size`` is
+enforced on the reassembled size as the fragments arrive (close 1009), so no more than the limit
+plus one read is ever held. ``send`` raises :class:`~wampcore.errors.MessageTooLargeError` above
+the same limit. Pings are answered with pongs automatically; ``ping(data)`` sends one and the
+answer arrives as :class:`~.base.Pong`. Frame-level violations close with wsproto's code (1002,
+or 1007 for invalid UTF-8). ``close(reason, code=1000)`` starts the closing handshake (use 1011
+for an internal error); ``closed`` becomes true, and ``Closed`` is emitted, when the peer's
+close frame arrives or the peer hangs up. A peer-initiated close is answered with the echoing
+close frame.
+
+**permessage-deflate is never negotiated**: the client does not offer it and the server ignores
+offers (so a client must not compress). A compressed frame (RSV1 set) is therefore a protocol
+error. This keeps ``max_message_size`` an exact bound on memory (the inflation-bomb problem in
+reference/peers.md §c.4 cannot arise) at the cost of bandwidth; WAMP payloads in msgpack/cbor
+compress poorly anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import deque
+from collections.abc import Iterable, Sequence
+
+import h11
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    RejectConnection,
+    RejectData,
+    Request,
+    TextMessage,
+)
+from wsproto.events import Pong as WSPong
+from wsproto.handshake import H11Handshake
+from wsproto.utilities import ProtocolError as WSProtocolError
+from wsproto.utilities import generate_accept_token
+
+from ..errors import LocalProtocolError, MessageTooLargeError, RemoteProtocolError
+from ..serializers import SUBPROTOCOLS, Serializer, serializer_for_subprotocol
+from .base import Closed, FramingEvent, HandshakeRequest, Payload, Pong, Ready
+
+__all__ = [
+    "CLIENT_SUBPROTOCOLS",
+    "CLOSE_INTERNAL_ERROR",
+    "CLOSE_MESSAGE_TOO_BIG",
+    "CLOSE_NORMAL",
+    "CLOSE_PROTOCOL_ERROR",
+    "CLOSE_UNSUPPORTED_DATA",
+    "WebSocketClient",
+    "WebSocketServer",
+]
+
+CLOSE_NORMAL = 1000
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_ABNORMAL = 1006
+CLOSE_INVALID_DATA = 1007
+CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
+
+DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+DEFAULT_MAX_HANDSHAKE_SIZE = 16 * 1024
+#: What a client offers by default: the non-batched subprotocols, in the default preference order.
+CLIENT_SUBPROTOCOLS: tuple[str, ...] = tuple(sp for sp in SUBPROTOCOLS if "batched" not in sp)
+
+# Closed.reason must not depend on how the input was chunked, so wsproto's detailed parse error
+# (which names byte offsets within a read) goes into the error, and the reason is fixed per code.
+_FAILURE_REASONS = {
+    CLOSE_PROTOCOL_ERROR: "WebSocket protocol error",
+    CLOSE_UNSUPPORTED_DATA: "WebSocket message of the wrong type for the subprotocol",
+    CLOSE_INVALID_DATA: "invalid UTF-8 in a WebSocket text message",
+    CLOSE_MESSAGE_TOO_BIG: "WebSocket message too big",
+}
+
+_HTTP_REASONS = {
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    426: "Upgrade Required",
+    431: "Request Header Fields Too Large",
+}
+
+
+def _check_size(max_message_size: int) -> int:
+    if isinstance(max_message_size, bool) or not isinstance(max_message_size, int):
+        raise LocalProtocolError("max_message_size must be an int")
+    if max_message_size < 1:
+        raise LocalProtocolError(f"max_message_size must be positive, got {max_message_size}")
+    return max_message_size
+
+
+def _check_subprotocols(subprotocols: Iterable[str]) -> tuple[str, ...]:
+    result = tuple(subprotocols)
+    for sp in result:
+        if serializer_for_subprotocol(sp) is None:
+            raise LocalProtocolError(f"unknown WAMP subprotocol {sp!r}")
+    if not result:
+        raise LocalProtocolError("at least one subprotocol is needed")
+    return result
+
+
+def _tokens(values: Iterable[str]) -> list[str]:
+    return [t.strip() for v in values for t in v.split(",") if t.strip()]
+
+
+def _parse_cookies(values: Iterable[str]) -> dict[str, str]:
+    cookies: dict[str, str] = {}
+    for value in values:
+        for pair in value.split(";"):
+            name, sep, val = pair.partition("=")
+            name = name.strip()
+            if sep and name and name not in cookies:
+                val = val.strip()
+                if len(val) >= 2 and val[0] == val[-1] == '"':
+                    val = val[1:-1]
+                cookies[name] = val
+    return cookies
+
+
+def _normalise_origin(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+class _WebSocketFraming:
+    """What both roles share once the upgrade is done: messages, limits, ping, closing."""
+
+    message_oriented = False
+
+    def __init__(self, max_message_size: int) -> None:
+        self._max = _check_size(max_message_size)
+        self._conn: Connection | None = None
+        self._serializer: Serializer | None = None
+        self._request: HandshakeRequest | None = None
+        self._pending: deque[FramingEvent] = deque()
+        self._out: list[bytes] = []
+        self._received_any = False
+        self._eof = False
+        self._closed = False
+        self._closed_emitted = False
+        self._local_close_reason: str | None = None
+        self._in_message = False
+        self._message: list[bytes] = []
+        self._message_size = 0
+
+    # -- properties --------------------------------------------------------------------------
+
+    @property
+    def serializer(self) -> Serializer | None:
+        """The serializer bound to the negotiated subprotocol, once the upgrade is done."""
+        return self._serializer
+
+    @property
+    def request(self) -> HandshakeRequest | None:
+        """The accepted upgrade request (server role), or None."""
+        return self._request
+
+    @property
+    def closed(self) -> bool:
+        """True once no more I/O is expected: drop the socket when ``data_to_send()`` is empty."""
+        return self._closed
+
+    @property
+    def max_message_size(self) -> int:
+        """The limit on one reassembled message, in both directions."""
+        return self._max
+
+    # -- input -------------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Store bytes read from the socket; ``b""`` means end of file.
+
+        Data after EOF or after the connection closed is ignored (it may be in flight).
+        """
+        if self._eof or self._closed:
+            return
+        if not data:
+            self._eof = True
+            return
+        self._received_any = True
+        if self._conn is None:
+            self._receive_handshake(bytes(data))
+        elif self._conn.state in (ConnectionState.OPEN, ConnectionState.LOCAL_CLOSING):
+            self._conn.receive_data(bytes(data))
+
+    def next_event(self) -> FramingEvent | None:
+        """The next event, or None if more data is needed (or after ``Closed``)."""
+        if not self._pending and not self._closed_emitted:
+            self._pump()
+        if not self._pending:
+            return None
+        event = self._pending.popleft()
+        if isinstance(event, Closed):
+            self._closed_emitted = True
+            self._pending.clear()
+        return event
+
+    def _pump(self) -> None:
+        if self._closed:
+            return
+        if self._conn is None:
+            self._pump_handshake()
+        if self._conn is not None and not self._closed:
+            self._pump_connection()
+        if not self._pending and self._eof and not self._closed:
+            self._on_eof()
+
+    def _pump_connection(self) -> None:
+        assert self._conn is not None
+        for ev in self._conn.events():
+            if isinstance(ev, TextMessage | BytesMessage):
+                self._on_message_data(ev)
+            elif isinstance(ev, Ping):
+                if self._conn.state is ConnectionState.OPEN:
+                    self._out.append(self._conn.send(ev.response()))
+            elif isinstance(ev, WSPong):
+                if self._local_close_reason is None:
+                    self._pending.append(Pong(bytes(ev.payload)))
+            elif isinstance(ev, CloseConnection):
+                self._on_close_frame(ev)
+            if self._closed:
+                return
+
+    def _on_message_data(self, ev: TextMessage | BytesMessage) -> None:
+        if self._local_close_reason is not None:
+            return  # we are closing: messages arriving meanwhile are dropped
+        assert self._serializer is not None
+        is_text = isinstance(ev, TextMessage)
+        if not self._in_message:
+            if is_text == self._serializer.binary:
+                kind = "text" if is_text else "binary"
+                self._fail(
+                    CLOSE_UNSUPPORTED_DATA,
+                    f"{kind} message on subprotocol {self._serializer.subprotocol}",
+                )
+                return
+            self._in_message = True
+        chunk = ev.data.encode("utf-8") if isinstance(ev, TextMessage) else bytes(ev.data)
+        self._message_size += len(chunk)
+        if self._message_size > self._max:
+            self._fail(
+                CLOSE_MESSAGE_TOO_BIG,
+                f"WebSocket message exceeds the limit of {self._max} bytes",
+            )
+            return
+        if chunk:
+            self._message.append(chunk)
+        if ev.message_finished:
+            self._pending.append(Payload(b"".join(self._message)))
+            self._message = []
+            self._message_size = 0
+            self._in_message = False
+
+    def _on_close_frame(self, ev: CloseConnection) -> None:
+        assert self._conn is not None
+        state = self._conn.state
+        code = int(ev.code)
+        if state is ConnectionState.REMOTE_CLOSING:
+            self._out.append(self._conn.send(ev.response()))
+            text = f"peer closed the WebSocket with code {code}"
+            self._finish(Closed(f"{text}: {ev.reason}" if ev.reason else text, None, code))
+        elif state is ConnectionState.CLOSED:
+            self._finish(Closed(self._local_close_reason or "closed locally", None, code))
+        else:
+            # wsproto reports a frame it could not parse as a CloseConnection without changing
+            # state; it is our close to send.
+            self._fail(code, ev.reason or "WebSocket protocol error")
+
+    def _on_eof(self) -> None:
+        if self._conn is None:
+            if self._received_any:
+                self._finish(
+                    Closed(
+                        "connection closed during the WebSocket opening handshake",
+                        RemoteProtocolError("connection closed during the opening handshake"),
+                    )
+                )
+            else:
+                self._finish(Closed("connection closed before the WebSocket opening handshake"))
+        elif self._in_message and self._local_close_reason is None:
+            message = "connection closed in the middle of a WebSocket message"
+            self._finish(Closed(message, RemoteProtocolError(message), CLOSE_ABNORMAL))
+        else:
+            self._finish(
+                Closed(
+                    "connection closed without a WebSocket close handshake", None, CLOSE_ABNORMAL
+                )
+            )
+
+    def _finish(self, event: Closed) -> None:
+        self._closed = True
+        self._message = []
+        self._pending.append(event)
+
+    def _fail(self, code: int, detail: str) -> None:
+        """Fail the connection for the peer's violation, sending our close frame if we can."""
+        reason = _FAILURE_REASONS.get(code, "WebSocket protocol error")
+        if self._conn is not None and self._conn.state is ConnectionState.OPEN:
+            self._out.append(self._conn.send(CloseConnection(code=code, reason=reason)))
+        self._finish(Closed(reason, RemoteProtocolError(detail), code))
+
+    def _pump_handshake(self) -> None:
+        raise NotImplementedError
+
+    def _receive_handshake(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _ready(self, serializer: Serializer, conn: Connection) -> None:
+        self._serializer = serializer
+        self._conn = conn
+        self._pending.append(Ready(serializer, self._request))
+
+    # -- output ------------------------------------------------------------------------------
+
+    def _open_connection(self, what: str) -> Connection:
+        if self._closed or self._local_close_reason is not None:
+            raise LocalProtocolError(f"cannot {what}: the WebSocket is closing or closed")
+        if self._conn is None or self._conn.state is not ConnectionState.OPEN:
+            raise LocalProtocolError(f"cannot {what} before the WebSocket handshake completes")
+        return self._conn
+
+    def send(self, payload: bytes) -> None:
+        """Send one WAMP payload as one WebSocket message (text for JSON, binary otherwise).
+
+        Raises :class:`~wampcore.errors.MessageTooLargeError` above ``max_message_size``,
+        :class:`~wampcore.errors.LocalProtocolError` before the upgrade, while closing, after
+        close, or for a JSON payload that is not UTF-8.
+        """
+        conn = self._open_connection("send")
+        assert self._serializer is not None
+        if len(payload) > self._max:
+            raise MessageTooLargeError(
+                f"payload of {len(payload)} bytes exceeds the limit of {self._max}",
+                size=len(payload),
+                limit=self._max,
+            )
+        if self._serializer.binary:
+            self._out.append(conn.send(BytesMessage(data=bytes(payload))))
+            return
+        try:
+            text = bytes(payload).decode("utf-8")
+        except UnicodeDecodeError:
+            raise LocalProtocolError("a JSON payload must be UTF-8 text") from None
+        self._out.append(conn.send(TextMessage(data=text)))
+
+    def ping(self, data: bytes = b"") -> None:
+        """Send a ping (at most 125 bytes); the answer arrives as :class:`~.base.Pong`."""
+        conn = self._open_connection("ping")
+        if len(data) > 125:
+            raise LocalProtocolError("a WebSocket ping carries at most 125 bytes")
+        self._out.append(conn.send(Ping(payload=bytes(data))))
+
+    def data_to_send(self) -> bytes:
+        """Everything queued for the peer, in order (b"" if nothing)."""
+        if not self._out:
+            return b""
+        data = b"".join(self._out)
+        self._out.clear()
+        return data
+
+    def close(self, reason: str = "", code: int | None = None) -> None:
+        """Start a clean close: a close frame with ``code`` (default 1000) and ``reason``.
+
+        ``Closed`` follows when the peer answers (or hangs up). Before the upgrade completes
+        there is nothing to send: the connection is just finished. Idempotent.
+        """
+        if self._closed or self._local_close_reason is not None:
+            return
+        self._pending.clear()
+        if self._conn is None or self._conn.state is not ConnectionState.OPEN:
+            self._finish(Closed(reason or "closed locally", None, code))
+            return
+        self._local_close_reason = reason or "closed locally"
+        self._message = []
+        self._in_message = False
+        close_code = CLOSE_NORMAL if code is None else code
+        self._out.append(self._conn.send(CloseConnection(code=close_code, reason=reason or None)))
+
+
+class WebSocketServer(_WebSocketFraming):
+    """The router side of a WebSocket connection (see the module docstring)."""
+
+    def __init__(
+        self,
+        subprotocols: Iterable[str] = SUBPROTOCOLS,
+        *,
+        path: str | None = "/ws",
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        allowed_origins: Iterable[str] | None = None,
+        fallback_subprotocol: str | None = None,
+        max_handshake_size: int = DEFAULT_MAX_HANDSHAKE_SIZE,
+    ) -> None:
+        super().__init__(max_message_size)
+        self._subprotocols = _check_subprotocols(subprotocols)
+        if fallback_subprotocol is not None:
+            _check_subprotocols((fallback_subprotocol,))
+        self._fallback = fallback_subprotocol
+        self._path = path
+        self._origins = (
+            None
+            if allowed_origins is None
+            else frozenset(_normalise_origin(o) for o in allowed_origins)
+        )
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_handshake_size)
+
+    def _receive_handshake(self, data: bytes) -> None:
+        self._h11.receive_data(data)
+
+    def _pump_handshake(self) -> None:
+        try:
+            event = self._h11.next_event()
+        except h11.RemoteProtocolError as exc:
+            self._reject(exc.error_status_hint, "bad HTTP request", str(exc))
+            return
+        if isinstance(event, h11.Request):
+            self._on_request(event)
+
+    def _on_request(self, req: h11.Request) -> None:
+        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in req.headers)
+
+        def values(name: str) -> list[str]:
+            return [v for k, v in headers if k == name]
+
+        target = req.target.decode("latin-1")
+        path, _, query = target.partition("?")
+        if req.http_version != b"1.1":
+            self._reject(400, "WebSocket needs HTTP/1.1")
+            return
+        if self._path is not None and path != self._path:
+            self._reject(404, f"no WebSocket endpoint at this path (try {self._path})")
+            return
+        if req.method != b"GET":
+            self._reject(405, "a WebSocket upgrade must be a GET", headers=[("Allow", "GET")])
+            return
+        upgrade = [t.lower() for t in _tokens(values("upgrade"))]
+        connection = [t.lower() for t in _tokens(values("connection"))]
+        if "websocket" not in upgrade or "upgrade" not in connection:
+            self._reject(
+                426,
+                "this endpoint speaks WebSocket (WAMP) only",
+                headers=[("Upgrade", "websocket")],
+            )
+            return
+        versions = _tokens(values("sec-websocket-version"))
+        if not versions:
+            self._reject(400, "missing Sec-WebSocket-Version")
+            return
+        if versions != ["13"]:
+            self._reject(
+                426,
+                "unsupported WebSocket version",
+                headers=[("Sec-WebSocket-Version", "13")],
+            )
+            return
+        keys = values("sec-websocket-key")
+        if len(keys) != 1 or not _valid_key(keys[0]):
+            self._reject(400, "missing or malformed Sec-WebSocket-Key")
+            return
+        if values("transfer-encoding") or any(v.strip() != "0" for v in values("content-length")):
+            self._reject(400, "a WebSocket upgrade request has no body")
+            return
+        origins = values("origin")
+        origin = origins[0] if origins else None
+        if (
+            self._origins is not None
+            and origin is not None
+            and _normalise_origin(origin) not in self._origins
+        ):
+            self._reject(403, "origin not allowed")
+            return
+        offered = tuple(_tokens(values("sec-websocket-protocol")))
+        chosen: str | None = next((sp for sp in self._subprotocols if sp in offered), None)
+        bound = chosen if chosen is not None or offered else self._fallback
+        if bound is None:
+            self._reject(
+                400,
+                "no acceptable subprotocol; this server speaks " + ", ".join(self._subprotocols),
+            )
+            return
+        serializer = serializer_for_subprotocol(bound, max_size=self._max)
+        assert serializer is not None  # validated in __init__
+        self._request = HandshakeRequest(
+            target=target,
+            path=path,
+            query=query,
+            host=values("host")[0] if values("host") else "",
+            headers=headers,
+            cookies=_parse_cookies(values("cookie")),
+            origin=origin,
+            subprotocols=offered,
+            subprotocol=chosen,
+        )
+        accept = generate_accept_token(keys[0].strip().encode("ascii")).decode("ascii")
+        lines = [
+            "HTTP/1.1 101 Switching Protocols",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Accept: {accept}",
+        ]
+        if chosen is not None:
+            lines.append(f"Sec-WebSocket-Protocol: {chosen}")
+        self._out.append(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
+        # Bytes after the request head (a client that did not wait for our 101) belong to the
+        # WebSocket; h11 still holds them.
+        trailing = self._h11.trailing_data[0]
+        self._h11 = h11.Connection(h11.SERVER)  # release the handshake buffer
+        self._ready(serializer, Connection(ConnectionType.SERVER, None, trailing))
+
+    def _reject(
+        self,
+        status: int,
+        message: str,
+        detail: str | None = None,
+        *,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        body = (message + "\n").encode("utf-8")
+        lines = [
+            f"HTTP/1.1 {status} {_HTTP_REASONS.get(status, 'Error')}",
+            "Content-Type: text/plain; charset=utf-8",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            *(f"{k}: {v}" for k, v in headers),
+        ]
+        self._out.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        text = f"HTTP {status}: {message}"
+        self._finish(Closed(text, RemoteProtocolError(detail or message), status))
+
+
+def _valid_key(key: str) -> bool:
+    try:
+        return len(base64.b64decode(key.strip(), validate=True)) == 16
+    except (binascii.Error, ValueError):
+        return False
+
+
+class WebSocketClient(_WebSocketFraming):
+    """The client side of a WebSocket connection; its upgrade request is queued on creation."""
+
+    def __init__(
+        self,
+        host: str,
+        path: str = "/ws",
+        *,
+        subprotocols: Iterable[str] = CLIENT_SUBPROTOCOLS,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        extra_headers: Sequence[tuple[str | bytes, str | bytes]] = (),
+    ) -> None:
+        super().__init__(max_message_size)
+        self._subprotocols = _check_subprotocols(subprotocols)
+        self._handshake = H11Handshake(ConnectionType.CLIENT)
+        headers = [
+            (
+                k.encode("latin-1") if isinstance(k, str) else k,
+                v.encode("latin-1") if isinstance(v, str) else v,
+            )
+            for k, v in extra_headers
+        ]
+        try:
+            request = self._handshake.send(
+                Request(
+                    host=host,
+                    target=path,
+                    extra_headers=headers,
+                    subprotocols=list(self._subprotocols),
+                )
+            )
+        except (WSProtocolError, h11.LocalProtocolError, UnicodeError) as exc:
+            raise LocalProtocolError(f"invalid WebSocket upgrade request: {exc}") from None
+        self._out.append(request)
+        self._handshake_error: str | None = None
+
+    def _receive_handshake(self, data: bytes) -> None:
+        conn = self._handshake.connection
+        if conn is not None:
+            # Upgraded, but next_event has not yet collected the AcceptConnection.
+            if conn.state is ConnectionState.OPEN:
+                conn.receive_data(data)
+            return
+        if self._handshake.state is not ConnectionState.CONNECTING:
+            return
+        try:
+            self._handshake.receive_data(data)
+        except WSProtocolError as exc:
+            self._handshake_error = str(exc)
+        except h11.ProtocolError as exc:
+            self._handshake_error = f"bad HTTP response: {exc}"
+
+    def _pump_handshake(self) -> None:
+        for ev in self._handshake.events():
+            if isinstance(ev, RejectConnection):
+                text = f"HTTP {ev.status_code}: the server refused the WebSocket upgrade"
+                self._finish(Closed(text, RemoteProtocolError(text), ev.status_code))
+                return
+            if isinstance(ev, AcceptConnection):
+                self._on_accept(ev)
+                return
+            if isinstance(ev, RejectData):
+                continue
+        if self._handshake_error is not None:
+            message = "invalid WebSocket upgrade response"
+            self._finish(Closed(message, RemoteProtocolError(self._handshake_error)))
+
+    def _on_accept(self, ev: AcceptConnection) -> None:
+        conn = self._handshake.connection
+        assert conn is not None  # wsproto creates it together with AcceptConnection
+        serializer = (
+            None
+            if ev.subprotocol is None
+            else serializer_for_subprotocol(ev.subprotocol, max_size=self._max)
+        )
+        if serializer is None:
+            self._conn = conn
+            self._fail(CLOSE_PROTOCOL_ERROR, "the server selected no WAMP subprotocol")
+            return
+        self._ready(serializer, conn)
