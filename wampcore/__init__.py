@@ -3,8 +3,10 @@
 Public names only; each lives in the module that owns it.
 """
 
+from .config import Limits, RealmConfig, RouterConfig
 from .errors import (
     ApplicationError,
+    ConfigError,
     LocalProtocolError,
     MessageTooLargeError,
     ProtocolError,
@@ -40,6 +42,7 @@ from .messages import (
     Yield,
     from_wire,
 )
+from .router import PeerId, Router
 from .serializers import (
     Serializer,
     get_serializer,
@@ -57,6 +60,7 @@ __all__ = [
     "Call",
     "Cancel",
     "Challenge",
+    "ConfigError",
     "Error",
     "Event",
     "EventReceived",
@@ -64,18 +68,23 @@ __all__ = [
     "Hello",
     "Interrupt",
     "Invocation",
+    "Limits",
     "LocalProtocolError",
     "Message",
     "MessageTooLargeError",
     "PatternMap",
+    "PeerId",
     "ProtocolError",
     "Publish",
     "Published",
     "RandomSource",
+    "RealmConfig",
     "Register",
     "Registered",
     "RemoteProtocolError",
     "Result",
+    "Router",
+    "RouterConfig",
     "Serializer",
     "Subscribe",
     "Subscribed",

@@ -132,3 +132,26 @@ class ApplicationError(Exception):
 
     def __repr__(self) -> str:
         return f"ApplicationError({self.error!r}, args={self.args_list!r}, kwargs={self.kwargs!r})"
+
+
+# --- wampcore's own URIs ------------------------------------------------------------------------
+# The spec reserves ``wamp.*`` for itself, so conditions only this router defines use
+# ``wampcore.*``.
+
+#: ABORT reason for a peer disconnected because its outbound queue overflowed (policy
+#: "disconnect", or a reply that could not be queued within the hard ceiling).
+OUTBOUND_QUEUE_FULL = "wampcore.error.outbound_queue_full"
+#: ABORT reason when a realm already holds ``Limits.max_sessions_per_realm`` sessions.
+REALM_FULL = "wampcore.error.realm_full"
+#: ERROR(48) reason when a caller already has ``Limits.max_pending_calls_per_session`` calls open.
+TOO_MANY_PENDING_CALLS = "wampcore.error.too_many_pending_calls"
+#: ABORT reason for a peer that did not complete HELLO -> WELCOME within the handshake deadline.
+HANDSHAKE_TIMEOUT = "wampcore.error.handshake_timeout"
+
+
+class ConfigError(LocalProtocolError):
+    """A configuration value is invalid; ``field`` names it (e.g. ``limits.handshake_timeout``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", reason=INVALID_ARGUMENT)
+        self.field = field
