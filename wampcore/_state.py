@@ -75,9 +75,12 @@ from .messages import (
     Error,
     Hello,
     Interrupt,
+    Invocation,
     Message,
     Publish,
     Result,
+    Unregistered,
+    Unsubscribed,
     Welcome,
     Yield,
 )
@@ -196,6 +199,12 @@ ROLE_FOR: dict[int, str] = {
     YIELD: "callee",
 }
 
+#: Revocation forms (request id 0): the client feature that must be announced to receive them.
+_REVOCATION_FEATURE: dict[int, tuple[str, str]] = {
+    UNSUBSCRIBED: ("subscriber", "subscription_revocation"),
+    UNREGISTERED: ("callee", "registration_revocation"),
+}
+
 #: Client roles, router roles.
 CLIENT_ROLES = frozenset({"publisher", "subscriber", "caller", "callee"})
 ROUTER_ROLES = frozenset({"broker", "dealer"})
@@ -250,7 +259,11 @@ class SessionTracker:
         return self._out_ids.next()
 
     def peek_request_id(self) -> int:
-        """The id the next ``next_request_id`` call will return."""
+        """The id the next ``next_request_id`` call will return.
+
+        ``send`` also accepts a new request carrying this id and allocates it only if the message
+        is legal, so a refused send leaves no gap in the sequence (wamp-spec.md §3.6).
+        """
         return self._out_ids.expected()
 
     def client_feature(self, role: str, feature: str) -> bool:
@@ -351,6 +364,16 @@ class SessionTracker:
                 )
             return self._reply(msg.request_id, msg.request_type, final=True, issued=not issued)
 
+        if isinstance(msg, Unsubscribed | Unregistered) and msg.request_id == 0:
+            # Revocation (wamp-spec.md §4.12, §4.21) answers no request, and the router may send
+            # it only to a client that announced the feature.
+            role, feature = _REVOCATION_FEATURE[mtype]
+            if not self.client_feature(role, feature):
+                raise ProtocolError(
+                    f"{msg.NAME} revocation requires the client feature {role}.{feature}"
+                )
+            return Disposition.PROCESS
+
         request_type = REPLY_TO.get(mtype)
         if request_type is not None:
             request_id: int = msg.request_id  # type: ignore[attr-defined]
@@ -368,12 +391,20 @@ class SessionTracker:
                 if self._was_issued(msg.request_id, by_this_side=issued):
                     return Disposition.IGNORE  # the request finished meanwhile
                 raise ProtocolError(f"{msg.NAME} for request {msg.request_id} that was never made")
+            if isinstance(msg, Interrupt) and msg.options.get("mode") == "killnowait":
+                # The dealer expects no answer (wamp-spec.md §4.5): the invocation is over for
+                # both sides, and a later YIELD/ERROR is a late reply, dropped.
+                del table[msg.request_id]
         return Disposition.PROCESS
 
     def _new_request(self, msg: Message, mtype: int, issued: bool, local: bool) -> Disposition:
         request_id: int = msg.request_id  # type: ignore[attr-defined]
         table = self.pending_out if issued else self.pending_in
-        progress = isinstance(msg, Call) and msg.options.get("progress") is True
+        # A progressive CALL is forwarded as progressive INVOCATIONs (wamp-spec.md §4.3): both
+        # streams reuse the id of their first message.
+        progress = (isinstance(msg, Call) and msg.options.get("progress") is True) or (
+            isinstance(msg, Invocation) and msg.details.get("progress") is True
+        )
         open_stream = table.get(request_id)
         if open_stream is not None and open_stream.streaming and open_stream.type == mtype:
             # A progressive-call continuation (wamp-spec.md §4.3) reuses the open call's id.
@@ -382,16 +413,25 @@ class SessionTracker:
             return Disposition.PROCESS
 
         if issued:
-            if local and request_id != self._out_ids.last:
-                raise ProtocolError(
-                    f"{msg.NAME} must use the id from next_request_id() "
-                    f"(expected {self._out_ids.last}, got {request_id})"
-                )
+            if local:
+                if request_id == self._out_ids.expected() and request_id != self._out_ids.last:
+                    self._out_ids.next()  # peeked id: allocated now that the send is legal
+                elif request_id != self._out_ids.last:
+                    raise ProtocolError(
+                        f"{msg.NAME} must use the id from next_request_id() or "
+                        f"peek_request_id() (expected {self._out_ids.expected()}, "
+                        f"got {request_id})"
+                    )
         else:
             expected = self._in_last + 1 if self._in_last < 2**53 else 1
             if request_id != expected:
                 if self.strict_request_ids or request_id in table:
-                    if mtype == CALL and self._was_issued(request_id, by_this_side=False):
+                    finished = request_id not in table
+                    if (
+                        mtype in (CALL, INVOCATION)
+                        and finished
+                        and self._was_issued(request_id, by_this_side=False)
+                    ):
                         return Disposition.IGNORE  # late continuation of a finished stream
                     raise ProtocolError(
                         f"{msg.NAME} request id {request_id} is not sequential "

@@ -39,6 +39,9 @@ CLOSE_GOODBYE_AND_OUT = "wamp.close.goodbye_and_out"
 CLOSE_KILLED = "wamp.close.killed"
 #: Autobahn's default GOODBYE reason (and the test vectors'); not a spec URI but common.
 CLOSE_NORMAL = "wamp.close.normal"
+#: Autobahn's reason when the transport went away under a session; the client peer ends pending
+#: requests with it.
+CLOSE_TRANSPORT_LOST = "wamp.close.transport_lost"
 
 # --- Advanced profile error URIs -----------------------------------------------------------------
 NO_MATCHING_AUTH_METHOD = "wamp.error.no_matching_auth_method"
