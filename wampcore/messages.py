@@ -363,7 +363,12 @@ def _payload_fields(wire: list[Any], start: int, name: str) -> tuple[Any, Any, A
         if n == start + 1 and (type(args) is bytes or type(args) is str):
             return None, None, args  # transparent payload; _check_payload verifies enc_algo
         raise _Invalid(f"{name}.Arguments must be a list, got {type(args).__name__}")
-    kwargs = wire[start + 1] if n > start + 1 else None
+    kwargs = None
+    if n > start + 1:
+        kwargs = wire[start + 1]
+        if type(kwargs) is not dict:
+            # Checked here, before an empty value is normalised away: only {} may be empty.
+            raise _Invalid(f"{name}.ArgumentsKw must be a dict, got {type(kwargs).__name__}")
     return (args or None), (kwargs or None), None
 
 
@@ -412,8 +417,12 @@ class Welcome(Message):
     def _validate(self) -> None:
         _check_id(self.session_id, "WELCOME.Session")
         _check_known(self.details, "WELCOME.Details", _WELCOME_DETAILS)
-        if not self.details.get("roles"):
+        roles = self.details.get("roles")
+        if not roles:
             raise _Invalid("WELCOME.Details.roles is required and must announce a router role")
+        for role, spec in roles.items():
+            if type(spec) is not dict:
+                raise _Invalid(f"WELCOME.Details.roles.{role} must be a dict")
 
     @property
     def roles(self) -> dict[str, Any]:
