@@ -478,6 +478,12 @@ def _options(options: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
     return dict(options)
 
 
+def _flag(value: Any, what: str) -> bool:
+    if type(value) is not bool:
+        raise LocalProtocolError(f"{what} must be a bool, got {value!r:.80}")
+    return value
+
+
 def _str_or_none(value: Any) -> str | None:
     return value if type(value) is str else None
 
@@ -710,14 +716,14 @@ class ClientPeer:
         ``continue_call`` and end it with ``continue_call(..., progress=False)``.
         """
         opts = _options(options, "CALL")
-        if receive_progress:
+        if _flag(receive_progress, "CALL receive_progress"):
             self._require("caller", "progressive_call_results", router=None)
             opts["receive_progress"] = True
         if timeout is not None:
             opts["timeout"] = timeout
         if disclose_me is not None:
             opts["disclose_me"] = disclose_me
-        if progress:
+        if _flag(progress, "CALL progress"):
             self._require("caller", "progressive_call_invocations", router="dealer")
             opts["progress"] = True
         rid = self._tracker.peek_request_id()
@@ -749,6 +755,7 @@ class ClientPeer:
 
         Dropped silently if the call was already answered (the callee may finish first).
         """
+        _flag(progress, "CALL progress")
         req = self._requests.get(call_request_id)
         if req is None or req.type != CALL:
             if self._issued(call_request_id):
@@ -786,7 +793,7 @@ class ClientPeer:
     ) -> int:
         """Send PUBLISH; returns its request id. Only ``acknowledge=True`` gets a reply."""
         opts = _options(options, "PUBLISH")
-        if acknowledge:
+        if _flag(acknowledge, "PUBLISH acknowledge"):
             opts["acknowledge"] = True
         for key, value in (
             ("exclude_me", exclude_me),
@@ -893,6 +900,7 @@ class ClientPeer:
 
         Dropped silently if the invocation already ended (INTERRUPT killnowait, or its session).
         """
+        _flag(progress, "YIELD progress")
         inv = self._invocations.get(invocation_id)
         if inv is None and invocation_id in self._ended_invocations:
             return
