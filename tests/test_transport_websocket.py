@@ -266,6 +266,13 @@ UPGRADE_TABLE: list[tuple[str, dict[str, Any], bytes, int, str | None]] = [
     ("garbage", {}, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, None),
     ("RawSocket handshake on a WebSocket port", {}, b"\x7f\xf1\x00\x00\r\n\r\n", 400, None),
     ("header too large", {}, b"GET /ws HTTP/1.1\r\nX: " + b"a" * 20000, 431, None),
+    (
+        "complete header too large",
+        {},
+        upgrade_request(extra="X: " + "a" * 20000 + "\r\n"),
+        431,
+        None,
+    ),
 ]
 
 

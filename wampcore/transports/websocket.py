@@ -444,9 +444,12 @@ class WebSocketServer(_WebSocketFraming):
             if allowed_origins is None
             else frozenset(_normalise_origin(o) for o in allowed_origins)
         )
+        self._max_handshake = max_handshake_size
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_handshake_size)
+        self._handshake_bytes = 0
 
     def _receive_handshake(self, data: bytes) -> None:
+        self._handshake_bytes += len(data)
         self._h11.receive_data(data)
 
     def _pump_handshake(self) -> None:
@@ -456,7 +459,13 @@ class WebSocketServer(_WebSocketFraming):
             self._reject(exc.error_status_hint, "bad HTTP request", str(exc))
             return
         if isinstance(event, h11.Request):
-            self._on_request(event)
+            # h11 applies its limit only while the head is incomplete; apply it to a head that
+            # arrived whole too, so the outcome does not depend on how the bytes were split.
+            head_size = self._handshake_bytes - len(self._h11.trailing_data[0])
+            if head_size > self._max_handshake:
+                self._reject(431, "bad HTTP request", "request head too large")
+            else:
+                self._on_request(event)
 
     def _on_request(self, req: h11.Request) -> None:
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in req.headers)
