@@ -11,13 +11,30 @@ loader (``load_config(path) -> RouterConfig``) is added by the adapters.
 
 from __future__ import annotations
 
+import collections.abc
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from . import uri as _uri
-from .errors import ConfigError
+from .errors import ConfigError, LocalProtocolError
 
-__all__ = ["Limits", "OutboundPolicy", "RealmConfig", "RouterConfig"]
+__all__ = [
+    "ConfigFile",
+    "ConfigFileError",
+    "Limits",
+    "ListenerConfig",
+    "OutboundPolicy",
+    "RealmConfig",
+    "RouterConfig",
+    "load_config",
+    "read_config_file",
+]
 
 #: What happens to a peer whose outbound queue is full when an EVENT arrives for it.
 OutboundPolicy = Literal["drop", "disconnect"]
@@ -130,3 +147,217 @@ class RouterConfig:
             )
         _bool(self.strict_request_ids, "strict_request_ids")
         _bool(self.strict_uris, "strict_uris")
+
+
+# --- TOML configuration files (owned by the adapters issue) -------------------------------------
+#
+# A file maps onto the dataclasses above by field name, so every field added above is
+# configurable without touching the loader:
+#
+#     outbound_policy = "drop"            # any RouterConfig field
+#     [limits]                            # Limits fields
+#     max_message_size = 1048576
+#     [[realms]]                          # one table per RealmConfig
+#     name = "realm1"
+#     [[listeners]]                       # where the `wampcore router` command listens
+#     url = "ws://127.0.0.1:8080/ws"
+#
+# Unknown keys are errors (a typo must not be silently ignored). Every error names the file,
+# the line and the dotted key.
+
+_T = TypeVar("_T")
+_Key = tuple[str | int, ...]
+
+
+class ConfigFileError(ConfigError):
+    """A configuration file is unreadable or invalid; the message names file, line and key."""
+
+    def __init__(self, filename: str, line: int | None, field: str, problem: str) -> None:
+        super().__init__(field, problem)
+        self.filename = filename
+        self.line = line
+        where = f"{filename}:{line}" if line else filename
+        self.message = f"{where}: {field}: {problem}" if field else f"{where}: {problem}"
+        self.args = (self.message,)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListenerConfig:
+    """One ``[[listeners]]`` entry: a transport URL and what an adapter needs to serve it."""
+
+    url: str
+    #: PEM certificate chain and private key, for ``wss://`` and ``rss://``.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    serializers: tuple[str, ...] = ("json", "msgpack", "cbor")
+    #: Largest inbound message; None: ``limits.max_message_size``.
+    max_message_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigFile:
+    """Everything a configuration file declares."""
+
+    router: RouterConfig
+    listeners: tuple[ListenerConfig, ...] = ()
+
+
+def load_config(path: str | os.PathLike[str]) -> RouterConfig:
+    """The router configuration declared by the TOML file at ``path``.
+
+    Raises :class:`ConfigFileError` (a :class:`ConfigError`) naming the file, line and key.
+    """
+    return read_config_file(path).router
+
+
+def read_config_file(path: str | os.PathLike[str]) -> ConfigFile:
+    """Parse and validate the TOML file at ``path``: router configuration plus listeners."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            text = f.read().decode("utf-8")
+        data = tomllib.loads(text)
+    except OSError as exc:
+        raise ConfigFileError(name, None, "", f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        where = text_line_of(exc.object, exc.start)
+        raise ConfigFileError(name, where, "", "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"\(at line (\d+)", str(exc))
+        problem = re.sub(r"\s*\(at line .*\)$", "", str(exc))
+        line = int(found.group(1)) if found else None
+        raise ConfigFileError(name, line, "", f"invalid TOML: {problem}") from None
+    loader = _Loader(name, text)
+    raw_listeners = data.pop("listeners", [])
+    listeners = tuple(
+        loader.build(ListenerConfig, item, ("listeners", i))
+        for i, item in enumerate(loader.table_list(raw_listeners, ("listeners",)))
+    )
+    router = loader.build(RouterConfig, data, ())
+    try:
+        router.validate()
+    except ConfigError as exc:
+        raise loader.fail(_field_key(exc.field), _problem(exc)) from None
+    return ConfigFile(router=router, listeners=listeners)
+
+
+def text_line_of(raw: bytes, offset: int) -> int:
+    """The 1-based line number of byte ``offset`` in ``raw``."""
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _field_key(field_name: str) -> _Key:
+    # "realms[2].name" -> ("realms", 2, "name")
+    key: list[str | int] = []
+    for part in re.findall(r"[^.\[\]]+", field_name):
+        key.append(int(part) if part.isdigit() else part)
+    return tuple(key)
+
+
+def _problem(exc: ConfigError) -> str:
+    prefix = f"{exc.field}: "
+    return exc.message[len(prefix) :] if exc.message.startswith(prefix) else exc.message
+
+
+def _dotted(key: _Key) -> str:
+    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key).lstrip(".")
+
+
+class _Loader:
+    def __init__(self, filename: str, text: str) -> None:
+        self.filename = filename
+        self.lines = text.splitlines()
+
+    def fail(self, key: _Key, problem: str) -> ConfigFileError:
+        return ConfigFileError(self.filename, _key_line(self.lines, key), _dotted(key), problem)
+
+    def table_list(self, value: Any, key: _Key) -> list[dict[str, Any]]:
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(key, f"expected an array of tables ([[{key[-1]}]])")
+        return value
+
+    def build(self, cls: type[_T], data: Any, key: _Key) -> _T:
+        if not isinstance(data, dict):
+            raise self.fail(key, "expected a table")
+        hints = typing.get_type_hints(cls)
+        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        kwargs: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in known:
+                raise self.fail((*key, name), f"unknown key (known: {', '.join(sorted(known))})")
+            kwargs[name] = self.convert(hints[name], value, (*key, name))
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:  # a required field is missing
+            raise self.fail(key, str(exc).split(".__init__() ")[-1]) from None
+        except ConfigError as exc:
+            raise self.fail(key + _field_key(exc.field)[-1:], _problem(exc)) from None
+        except LocalProtocolError as exc:
+            raise self.fail(key, exc.message) from None
+
+    def convert(self, hint: Any, value: Any, key: _Key) -> Any:
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if origin in (types.UnionType, typing.Union):
+            options = [a for a in args if a is not type(None)]
+            for option in options:
+                try:
+                    return self.convert(option, value, key)
+                except ConfigError:
+                    pass
+            names = " or ".join(_type_name(a) for a in options)
+            raise self.fail(key, f"expected {names}, got {value!r}")
+        if origin is Literal:
+            if value not in args:
+                raise self.fail(key, f"expected one of {', '.join(map(repr, args))}, got {value!r}")
+            return value
+        if origin in (list, tuple, collections.abc.Sequence) and args:
+            if not isinstance(value, list):
+                raise self.fail(key, f"expected an array, got {value!r}")
+            items = [self.convert(args[0], v, (*key, i)) for i, v in enumerate(value)]
+            return tuple(items) if origin is tuple else items
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            return self.build(hint, value, key)
+        if hint is float and type(value) is int:
+            return float(value)
+        if hint in (bool, int, float, str):
+            if type(value) is not hint:
+                raise self.fail(key, f"expected {_type_name(hint)}, got {value!r}")
+            return value
+        # A type this loader does not know (added by a later issue): validate() judges it.
+        return value
+
+
+def _type_name(hint: Any) -> str:
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_ASSIGN = re.compile(r"^\s*([A-Za-z0-9_\-.\"' ]+?)\s*=")
+
+
+def _key_line(lines: list[str], key: _Key) -> int | None:
+    """The 1-based line that declares ``key`` (or its nearest enclosing key), if any."""
+    found: dict[_Key, int] = {}
+    table: _Key = ()
+    counts: dict[_Key, int] = {}
+    for number, line in enumerate(lines, 1):
+        header = _HEADER.match(line)
+        if header:
+            parts: _Key = tuple(p.strip().strip("\"'") for p in header.group(2).split("."))
+            if header.group(1) == "[[":
+                index = counts.get(parts, 0)
+                counts[parts] = index + 1
+                found.setdefault(parts, number)
+                parts = (*parts, index)
+            table = parts
+            found.setdefault(table, number)
+            continue
+        assign = _ASSIGN.match(line)
+        if assign:
+            name = tuple(p.strip().strip("\"'") for p in assign.group(1).split("."))
+            found.setdefault(table + name, number)
+    for end in range(len(key), 0, -1):
+        if key[:end] in found:
+            return found[key[:end]]
+    return None

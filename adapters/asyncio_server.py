@@ -1,0 +1,288 @@
+"""The asyncio router server: moves bytes between sockets and one :class:`~wampcore.router.Router`.
+
+It owns sockets, the event loop's clock and its timers, nothing else: every WAMP decision is the
+router's. Each connection is an :class:`asyncio.Protocol`; a peer's queued bytes are taken from
+the router only while its transport is writable (``pause_writing``/``resume_writing``), so the
+router's per-peer outbound budget sees a slow reader as it really is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import ssl as _ssl
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wampcore.router import PeerId, Router
+
+from .endpoints import DEFAULT_SERIALIZERS, Endpoint, parse_url
+
+__all__ = ["ListenError", "Listener", "RouterServer", "serve"]
+
+log = logging.getLogger("wampcore.adapters.asyncio")
+
+
+class ListenError(OSError):
+    """A listener could not be opened (port in use, permission denied, bad address)."""
+
+
+@dataclass(frozen=True)
+class Listener:
+    """Where to accept connections: a URL (see :mod:`.endpoints`), TLS context, serializers."""
+
+    url: str
+    ssl: _ssl.SSLContext | None = None
+    serializers: Sequence[str] = DEFAULT_SERIALIZERS
+    #: Largest inbound message; None: the router configuration's ``limits.max_message_size``.
+    max_message_size: int | None = None
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, server: RouterServer, endpoint: Endpoint, listener: Listener) -> None:
+        self._server = server
+        self._endpoint = endpoint
+        self._listener = listener
+        self.transport: asyncio.Transport | None = None
+        self.peer: PeerId | None = None
+        self.writable = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        limit = self._listener.max_message_size or self._server.max_message_size
+        framing = self._endpoint.server_framing(self._listener.serializers, max_message_size=limit)
+        info: dict[str, Any] = {
+            "type": self._endpoint.transport,
+            "protocol": self._endpoint.url.split("://", 1)[0],
+            "peer": _peer_name(transport),
+            "tls": transport.get_extra_info("sslcontext") is not None,
+        }
+        self._server.attach(self, framing, info)
+
+    def data_received(self, data: bytes) -> None:
+        self._server.received(self, data)
+
+    def eof_received(self) -> bool:
+        self._server.received(self, b"")
+        # Keep the write side open: the router may still have a reply to flush.
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server.lost(self)
+
+    def pause_writing(self) -> None:
+        self.writable = False
+
+    def resume_writing(self) -> None:
+        self.writable = True
+        self._server.flush()
+
+
+def _peer_name(transport: asyncio.BaseTransport) -> str:
+    addr = transport.get_extra_info("peername")
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        return f"{'tcp6' if ':' in str(addr[0]) else 'tcp4'}:{addr[0]}:{addr[1]}"
+    return "unix"
+
+
+class RouterServer:
+    """A :class:`Router` served on any mix of listeners; create with :func:`serve`."""
+
+    def __init__(
+        self,
+        router: Router,
+        *,
+        max_message_size: int = 16 * 1024 * 1024,
+        on_event: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.router = router
+        #: The default inbound limit of each listener (use the RouterConfig's
+        #: ``limits.max_message_size``).
+        self.max_message_size = max_message_size
+        self._on_event = on_event
+        self._loop = asyncio.get_running_loop()
+        self._connections: dict[PeerId, _Connection] = {}
+        self._servers: list[asyncio.Server] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._closed = asyncio.Event()
+        #: The URLs actually listened on (with ephemeral ports filled in), in listener order.
+        self.urls: list[str] = []
+
+    async def listen(self, listener: Listener | str) -> str:
+        """Start accepting on one more listener; returns its URL with the real port."""
+        if isinstance(listener, str):
+            listener = Listener(listener)
+        endpoint = parse_url(listener.url)
+        if endpoint.tls and listener.ssl is None:
+            raise ListenError(f"{listener.url}: a TLS listener needs an ssl context")
+
+        def factory() -> _Connection:
+            return _Connection(self, endpoint, listener)
+
+        try:
+            if endpoint.unix_path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    if _is_stale_socket(endpoint.unix_path):
+                        os.unlink(endpoint.unix_path)
+                server = await self._loop.create_unix_server(
+                    factory, endpoint.unix_path, ssl=listener.ssl
+                )
+                url = endpoint.url
+            else:
+                server = await self._loop.create_server(
+                    factory, endpoint.host, endpoint.port, ssl=listener.ssl
+                )
+                url = endpoint.url_with_port(server.sockets[0].getsockname()[1])
+        except OSError as exc:
+            raise ListenError(
+                exc.errno, f"cannot listen on {listener.url}: {exc.strerror}"
+            ) from None
+        self._servers.append(server)
+        self.urls.append(url)
+        return url
+
+    # --- called by connections -------------------------------------------------------------
+
+    def attach(self, conn: _Connection, framing: Any, info: dict[str, Any]) -> None:
+        conn.peer = self.router.accept(framing, info, now=self._loop.time())
+        self._connections[conn.peer] = conn
+        self._after(conn)
+
+    def received(self, conn: _Connection, data: bytes) -> None:
+        if conn.peer is not None:
+            self.router.receive_data(conn.peer, data, now=self._loop.time())
+            self._after(conn)
+
+    def lost(self, conn: _Connection) -> None:
+        peer, conn.peer = conn.peer, None
+        if peer is not None:
+            self._connections.pop(peer, None)
+            self.router.connection_lost(peer)
+            self._after(None)
+            if not self._connections and not self._servers:
+                self._closed.set()
+
+    # --- the pump ---------------------------------------------------------------------------
+
+    def _after(self, conn: _Connection | None) -> None:
+        """Flush every writable peer, close finished ones, deliver events, rearm the timer."""
+        self.flush()
+        if conn is not None and conn.peer is not None:
+            self._maybe_close(conn)
+        self._events()
+        self._rearm()
+
+    def flush(self) -> None:
+        router = self.router
+        for peer in router.peers_with_output():
+            conn = self._connections.get(peer)
+            if conn is None or conn.transport is None:
+                continue
+            if conn.writable:
+                data = router.data_to_send(peer)
+                if data:
+                    conn.transport.write(data)
+            self._maybe_close(conn)
+
+    def _maybe_close(self, conn: _Connection) -> None:
+        peer = conn.peer
+        if peer is None or conn.transport is None or not self.router.should_close(peer):
+            return
+        data = self.router.data_to_send(peer)
+        if data:
+            conn.transport.write(data)
+        # close() still writes what is buffered, then connection_lost runs the removal path.
+        conn.transport.close()
+
+    def _events(self) -> None:
+        while (event := self.router.next_event()) is not None:
+            if self._on_event is not None:
+                self._on_event(event)
+            elif log.isEnabledFor(logging.DEBUG):
+                log.debug("%s", event)
+
+    def _rearm(self) -> None:
+        deadline = self.router.next_deadline()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = None if deadline is None else self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = self._timer_at = None
+        self.router.handle_timeout(self._loop.time())
+        self.flush()
+        for conn in list(self._connections.values()):
+            self._maybe_close(conn)
+        self._events()
+        self._rearm()
+
+    # --- shutdown ---------------------------------------------------------------------------
+
+    async def close(
+        self,
+        reason: str = "wamp.close.system_shutdown",
+        message: str | None = None,
+        *,
+        timeout: float = 5.0,
+    ) -> None:
+        """Stop accepting, send every session GOODBYE ``reason``, flush, and close (graceful)."""
+        for server in self._servers:
+            server.close()
+        self._servers.clear()
+        if self._connections:
+            self.router.shutdown(reason, message)
+            self.flush()
+            for conn in list(self._connections.values()):
+                self._maybe_close(conn)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), timeout)
+        for conn in list(self._connections.values()):
+            if conn.transport is not None:
+                conn.transport.abort()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._closed.set()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    async def __aenter__(self) -> RouterServer:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+
+def _is_stale_socket(path: str) -> bool:
+    import stat
+
+    return stat.S_ISSOCK(os.stat(path).st_mode)
+
+
+async def serve(
+    router: Router,
+    listeners: Iterable[Listener | str],
+    *,
+    max_message_size: int = 16 * 1024 * 1024,
+    on_event: Callable[[Any], None] | None = None,
+) -> RouterServer:
+    """Serve ``router`` on every listener; returns the running :class:`RouterServer`.
+
+    Raises :class:`ListenError` (after closing any listener already opened) if one cannot open.
+    """
+    server = RouterServer(router, max_message_size=max_message_size, on_event=on_event)
+    try:
+        for listener in listeners:
+            await server.listen(listener)
+    except BaseException:
+        await server.close()
+        raise
+    return server

@@ -1,0 +1,173 @@
+"""Threads adapter: a blocking client, and a threaded router server.
+
+Client: :func:`connect` gives a :class:`Session` whose methods block and may be called from any
+number of threads. It drives the asyncio client (same behaviour, same exceptions) on one private
+event-loop thread; handlers run on a thread pool, never on that loop, so a slow handler
+delays nobody else. Generator handlers yield progressive results.
+
+Server: :class:`ThreadedRouterServer` — one routing thread owns the
+:class:`~wampcore.router.Router`; one thread per connection only reads bytes, and one only
+writes them. A writer takes new bytes from the router only when it has written the previous ones,
+so the router's outbound budget sees a slow reader as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import inspect
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+from . import asyncio_client as aio
+from .threads_server import ThreadedRouterServer
+
+__all__ = ["Session", "ThreadedRouterServer", "connect"]
+
+_T = TypeVar("_T")
+
+
+class _LoopThread:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pool = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="wampcore-handler")
+        self.loop.set_default_executor(self.pool)
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="wampcore-client", daemon=True
+        )
+        self.thread.start()
+
+    def run(self, aw: Awaitable[_T]) -> _T:
+        if threading.current_thread() is self.thread:
+            raise RuntimeError("blocking wampcore call from inside the client's event loop")
+        future = asyncio.run_coroutine_threadsafe(_awaited(aw), self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # e.g. KeyboardInterrupt: the task's cancellation sends CANCEL
+            raise
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.pool.shutdown(wait=False)
+
+
+async def _awaited(aw: Awaitable[_T]) -> _T:
+    return await aw
+
+
+def _in_pool(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a blocking handler so the asyncio layer runs it on the thread pool."""
+    if inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler):
+        return handler
+    if inspect.isgeneratorfunction(handler):
+
+        async def stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            loop = asyncio.get_running_loop()
+            items = iter(handler(*args, **kwargs))
+            done = object()
+            while (item := await loop.run_in_executor(None, next, items, done)) is not done:
+                yield item
+
+        wrapped: Callable[..., Any] = stream
+    else:
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, functools.partial(handler, *args, **kwargs))
+
+        wrapped = call
+    wrapped.__signature__ = inspect.signature(handler)  # type: ignore[attr-defined]
+    return wrapped
+
+
+class Session:
+    """A blocking WAMP session; the same verbs as the asyncio :class:`~.asyncio.Session`."""
+
+    def __init__(self, url: str, realm: str, **options: Any) -> None:
+        self._runner = _LoopThread()
+        try:
+            self._session: aio.Session = self._runner.run(self._open(url, realm, options))
+        except BaseException:
+            self._runner.stop()
+            raise
+
+    @staticmethod
+    async def _open(url: str, realm: str, options: dict[str, Any]) -> aio.Session:
+        return await aio.connect(url, realm, **options)
+
+    @property
+    def session_id(self) -> int | None:
+        return self._session.session_id
+
+    def call(self, procedure: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Call ``procedure`` and wait for its result (see the asyncio Session)."""
+        return self._runner.run(self._session.call(procedure, *args, timeout=timeout, **kwargs))
+
+    def call_progressive(
+        self, procedure: str, *args: Any, timeout: float | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        """Iterate over the progressive results, then the final one (like the asyncio API)."""
+        stream = self._session.call_progressive(procedure, *args, timeout=timeout, **kwargs)
+        try:
+            while True:
+                try:
+                    yield self._runner.run(stream.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            self._runner.run(stream.aclose())  # type: ignore[attr-defined]
+
+    def publish(self, topic: str, *args: Any, acknowledge: bool = False, **kwargs: Any) -> Any:
+        return self._runner.run(
+            self._session.publish(topic, *args, acknowledge=acknowledge, **kwargs)
+        )
+
+    def subscribe(
+        self, topic: str, handler: Callable[..., Any], *, match: str | None = None
+    ) -> aio.Subscription:
+        """Subscribe ``handler``; it runs on the handler thread pool."""
+        return self._runner.run(self._session.subscribe(topic, _in_pool(handler), match=match))
+
+    def unsubscribe(self, subscription: aio.Subscription) -> None:
+        self._runner.run(self._session.unsubscribe(subscription))
+
+    def register(
+        self,
+        procedure: str,
+        handler: Callable[..., Any],
+        *,
+        match: str | None = None,
+        invoke: str | None = None,
+    ) -> aio.Registration:
+        """Register ``handler``; it runs on the thread pool (a generator: progressive results)."""
+        wrapped = _in_pool(handler)
+        return self._runner.run(
+            self._session.register(procedure, wrapped, match=match, invoke=invoke)
+        )
+
+    def unregister(self, registration: aio.Registration) -> None:
+        self._runner.run(self._session.unregister(registration))
+
+    def leave(self, reason: str = "wamp.close.close_realm", message: str | None = None) -> None:
+        """Say GOODBYE and close; the session's thread stops."""
+        try:
+            self._runner.run(self._session.leave(reason, message))
+        finally:
+            self._runner.stop()
+
+    close = leave
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.leave()
+
+
+def connect(url: str, realm: str, **options: Any) -> Session:
+    """Connect and join; blocking. Options as for :func:`wampcore.adapters.asyncio.connect`."""
+    return Session(url, realm, **options)

@@ -1,0 +1,235 @@
+"""The threaded router server: one routing thread owns the Router; I/O threads move bytes.
+
+Every connection has a reader thread (``recv`` -> the routing thread's inbox) and a writer
+thread (its outbox -> ``sendall``). Only the routing thread touches the router. It hands a
+writer new bytes only after the writer reported the previous ones written, so a peer that reads
+slowly leaves its bytes queued in the router, where its outbound budget applies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import socket
+import ssl as _ssl
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from wampcore.router import PeerId, Router
+
+from .asyncio_server import Listener, ListenError
+from .endpoints import Endpoint, parse_url
+
+__all__ = ["ThreadedRouterServer"]
+
+_CLOSE = b""  # in an outbox: close the socket after what came before
+
+
+class _Conn:
+    def __init__(self, sock: socket.socket, endpoint: Endpoint, listener: Listener) -> None:
+        self.sock = sock
+        self.endpoint = endpoint
+        self.listener = listener
+        self.peer: PeerId | None = None
+        self.outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self.busy = False  # the writer holds bytes it has not finished writing
+        self.closing = False
+
+
+class ThreadedRouterServer:
+    """Serve ``router`` on ``listeners`` (URLs or :class:`Listener`) with threads.
+
+    ``start()`` binds (raising :class:`ListenError`) and returns; ``close()`` sends every session
+    GOODBYE ``wamp.close.system_shutdown``, flushes and stops. Usable as a context manager.
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        listeners: Iterable[Listener | str],
+        *,
+        max_message_size: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.router = router
+        self.max_message_size = max_message_size
+        self._listeners = [Listener(x) if isinstance(x, str) else x for x in listeners]
+        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+        self._conns: dict[PeerId, _Conn] = {}
+        self._stopped = threading.Event()
+        #: The URLs listened on, with ephemeral ports filled in.
+        self.urls: list[str] = []
+
+    def start(self) -> ThreadedRouterServer:
+        for listener in self._listeners:
+            endpoint = parse_url(listener.url)
+            if endpoint.tls and listener.ssl is None:
+                raise ListenError(f"{listener.url}: a TLS listener needs an ssl context")
+            try:
+                if endpoint.unix_path is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(endpoint.unix_path)
+                    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    sock.bind(endpoint.unix_path)
+                    url = endpoint.url
+                else:
+                    sock = socket.create_server((endpoint.host, endpoint.port))
+                    url = endpoint.url_with_port(sock.getsockname()[1])
+                sock.listen(128)
+            except OSError as exc:
+                self._close_sockets()
+                raise ListenError(
+                    exc.errno, f"cannot listen on {listener.url}: {exc.strerror}"
+                ) from None
+            self._sockets.append(sock)
+            self.urls.append(url)
+            self._spawn(self._accept, sock, endpoint, listener)
+        self._spawn(self._route)
+        return self
+
+    def _spawn(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _close_sockets(self) -> None:
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    # --- I/O threads: bytes only ------------------------------------------------------------
+
+    def _accept(self, listening: socket.socket, endpoint: Endpoint, listener: Listener) -> None:
+        while True:
+            try:
+                sock, _ = listening.accept()
+            except OSError:
+                return  # the listening socket was closed
+            conn = _Conn(sock, endpoint, listener)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: _Conn) -> None:
+        try:
+            if conn.listener.ssl is not None:
+                conn.sock = conn.listener.ssl.wrap_socket(conn.sock, server_side=True)
+        except (OSError, _ssl.SSLError):
+            conn.sock.close()
+            return
+        self._inbox.put(("open", conn))
+        threading.Thread(target=self._write, args=(conn,), daemon=True).start()
+        while True:
+            try:
+                data = conn.sock.recv(65536)
+            except OSError:
+                data = b""
+            self._inbox.put(("data", (conn, data)))
+            if not data:
+                return
+
+    def _write(self, conn: _Conn) -> None:
+        while (data := conn.outbox.get()) is not _CLOSE:
+            try:
+                conn.sock.sendall(data)
+            except OSError:
+                break
+            self._inbox.put(("written", conn))
+        with contextlib.suppress(OSError):
+            conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.sock.close()
+        self._inbox.put(("lost", conn))
+
+    # --- the routing thread: the only one that touches the router ---------------------------
+
+    def _route(self) -> None:
+        router = self.router
+        while True:
+            deadline = router.next_deadline()
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                items = [self._inbox.get(timeout=wait)]
+                while not self._inbox.empty():
+                    items.append(self._inbox.get_nowait())
+            except queue.Empty:
+                items = []
+            now = time.monotonic()
+            touched: list[_Conn | None] = []
+            for kind, value in items:
+                if kind == "stop":
+                    self._stopped.set()
+                    return
+                self._handle(kind, value, now, touched)
+            if deadline is not None and now >= deadline:
+                router.handle_timeout(now)
+                touched.extend(self._conns.values())
+            for peer in router.peers_with_output():
+                self._flush(self._conns.get(peer))
+            for conn in touched:
+                self._flush(conn)
+            while router.next_event() is not None:
+                pass
+
+    def _handle(self, kind: str, value: Any, now: float, touched: list[_Conn | None]) -> None:
+        router = self.router
+        conn: _Conn | None = value[0] if kind == "data" else value
+        touched.append(conn)
+        if conn is None:
+            if kind == "shutdown":
+                router.shutdown()
+                touched.extend(self._conns.values())
+        elif kind == "open":
+            framing = conn.endpoint.server_framing(
+                conn.listener.serializers,
+                max_message_size=conn.listener.max_message_size or self.max_message_size,
+            )
+            info = {"type": conn.endpoint.transport, "peer": str(conn.sock.getpeername())}
+            conn.peer = router.accept(framing, info, now=now)
+            self._conns[conn.peer] = conn
+        elif kind == "data":
+            if conn.peer is not None:
+                router.receive_data(conn.peer, value[1], now=now)
+        elif kind == "written":
+            conn.busy = False
+        elif kind == "lost" and conn.peer is not None:
+            self._conns.pop(conn.peer, None)
+            router.connection_lost(conn.peer)
+            conn.peer = None
+
+    def _flush(self, conn: _Conn | None) -> None:
+        if conn is None or conn.peer is None or conn.closing:
+            return
+        if not conn.busy:
+            data = self.router.data_to_send(conn.peer)
+            if data:
+                conn.busy = True
+                conn.outbox.put(data)
+        if self.router.should_close(conn.peer):
+            conn.closing = True
+            rest = self.router.data_to_send(conn.peer)
+            if rest:
+                conn.outbox.put(rest)
+            conn.outbox.put(_CLOSE)
+
+    # --- shutdown ---------------------------------------------------------------------------
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop accepting, GOODBYE every session, wait for them to go (up to ``timeout``)."""
+        self._close_sockets()
+        self._inbox.put(("shutdown", None))
+        end = time.monotonic() + timeout
+        while self._conns and time.monotonic() < end:
+            time.sleep(0.01)
+        self._inbox.put(("stop", None))
+        self._stopped.wait(timeout)
+        for conn in list(self._conns.values()):
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> ThreadedRouterServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
