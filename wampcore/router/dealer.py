@@ -1,0 +1,556 @@
+"""The dealer of one realm: registrations and routed calls (wamp-spec.md §3.4, §4.2-§4.9).
+
+Owns the realm's registrations and every call in flight (``CallRecord``: caller, callee, the
+two request ids, and the call's progress/cancel/timeout state). A record is indexed from both of
+its sessions (``Session.calls`` and ``Session.invocations``), so the removal path finds exactly
+the calls a departing session is part of.
+
+Implemented features (announced in WELCOME):
+
+* pattern-based registration (exact, then the longest prefix, then the best wildcard;
+  INVOCATION.Details.procedure carries the concrete URI) and shared registration (``invoke``:
+  single, roundrobin, random, first, last; later REGISTERs must use the same policy);
+* caller identification (``disclose_me`` on the CALL, or ``disclose_caller`` on the REGISTER:
+  INVOCATION.Details.caller, caller_authid, caller_authrole);
+* progressive call results (``receive_progress``: each progressive YIELD is forwarded at once as
+  a progressive RESULT) and progressive call invocations (CALLs with ``progress=true`` repeat the
+  request id and go to the same callee as progressive INVOCATIONs);
+* call canceling: CANCEL with mode ``skip`` (the caller gets ERROR ``wamp.error.canceled`` at
+  once, no INTERRUPT), ``kill`` (INTERRUPT, the callee's answer settles the call) or
+  ``killnowait`` (INTERRUPT and the ERROR at once). The spec names no default; a CANCEL without a
+  mode is ``killnowait``. A callee that did not announce call_canceling always gets ``skip``;
+* call timeout (``timeout`` in ms on the CALL): the dealer runs the timer itself; when it fires
+  the caller gets ERROR ``wamp.error.timeout`` and the callee an INTERRUPT ``killnowait`` (or
+  nothing, if it cannot cancel). A callee that announced call_timeout also finds the timeout in
+  INVOCATION.Details.timeout. With progressive results the timer restarts at each result.
+
+URIs the dealer answers with besides the basic profile's (``no_such_procedure``,
+``procedure_already_exists``, ``no_such_registration``):
+
+* ``wamp.error.canceled`` -- the callee left before answering (the spec's URI);
+* ``wamp.error.no_available_callee`` -- no callee of the registration could take the INVOCATION
+  because their outbound queues are full;
+* ``wamp.error.payload_size_exceeded`` -- the INVOCATION or RESULT is larger than the receiving
+  peer's transport accepts;
+* ``wamp.error.invalid_argument`` -- the payload holds a value the receiving peer's serializer
+  cannot carry (e.g. a NaN for a JSON peer);
+* ``wamp.error.feature_not_supported`` -- a progressive CALL for a callee without
+  progressive_call_invocations;
+* ``wampcore.error.too_many_pending_calls`` -- the caller is at
+  ``Limits.max_pending_calls_per_session``;
+* ``wamp.error.invalid_uri`` -- REGISTER in the reserved ``wamp.*`` namespace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import (
+    CANCELED,
+    FEATURE_NOT_SUPPORTED,
+    INVALID_ARGUMENT,
+    INVALID_URI,
+    NO_AVAILABLE_CALLEE,
+    NO_SUCH_PROCEDURE,
+    NO_SUCH_REGISTRATION,
+    PAYLOAD_SIZE_EXCEEDED,
+    PROCEDURE_ALREADY_EXISTS,
+    TIMEOUT,
+    TOO_MANY_PENDING_CALLS,
+    RemoteProtocolError,
+)
+from ..ids import RouterScopeIds
+from ..messages import (
+    CALL,
+    REGISTER,
+    UNREGISTER,
+    Call,
+    Cancel,
+    Error,
+    Interrupt,
+    Invocation,
+    Register,
+    Registered,
+    Result,
+    Unregister,
+    Unregistered,
+    Yield,
+)
+from ..uri import PatternMap
+from .session import Outcome, Outlet, Session
+
+__all__ = ["DEALER_FEATURES", "DEFAULT_CANCEL_MODE", "CallRecord", "Dealer", "Registration"]
+
+#: The dealer features WELCOME announces: exactly what this module implements.
+DEALER_FEATURES: dict[str, bool] = {
+    "progressive_call_results": True,
+    "progressive_call_invocations": True,
+    "call_canceling": True,
+    "call_timeout": True,
+    "caller_identification": True,
+    "pattern_based_registration": True,
+    "shared_registration": True,
+}
+
+#: The mode of a CANCEL that names none (the spec gives no default, wamp-spec.md §9.12).
+DEFAULT_CANCEL_MODE = "killnowait"
+
+_PASS_THROUGH = (
+    "enc_algo",
+    "enc_serializer",
+    "enc_key",
+    "ppt_scheme",
+    "ppt_serializer",
+    "ppt_cipher",
+    "ppt_keyid",
+)
+
+_FAILURE_URIS = {
+    Outcome.TOO_LARGE: PAYLOAD_SIZE_EXCEEDED,
+    Outcome.UNENCODABLE: INVALID_ARGUMENT,
+    Outcome.NO_ROOM: NO_AVAILABLE_CALLEE,
+}
+_FAILURE_TEXT = {
+    Outcome.TOO_LARGE: "the message is larger than the receiving peer's transport accepts",
+    Outcome.UNENCODABLE: "the payload holds a value the receiving peer's serializer cannot carry",
+    Outcome.NO_ROOM: "no callee can take the call: outbound queues are full",
+}
+
+
+class Registration:
+    """One (procedure, match) registration and its callees, in registration order."""
+
+    __slots__ = ("callee_options", "callees", "id", "invoke", "match", "next_index", "uri")
+
+    def __init__(self, registration_id: int, uri: str, match: str, invoke: str) -> None:
+        self.id = registration_id
+        self.uri = uri
+        self.match = match
+        self.invoke = invoke
+        self.callees: list[Session] = []
+        #: Per callee session id: (disclose_caller, forward_timeout) from its REGISTER.
+        self.callee_options: dict[int, tuple[bool, bool]] = {}
+        self.next_index = 0
+
+
+class CallRecord:
+    """One call in flight, from the CALL until its final RESULT/ERROR."""
+
+    __slots__ = (
+        "callee",
+        "caller",
+        "caller_request_id",
+        "deadline",
+        "done",
+        "invocation_id",
+        "killing",
+        "procedure",
+        "receive_progress",
+        "registration",
+        "streaming",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        caller: Session,
+        caller_request_id: int,
+        callee: Session,
+        invocation_id: int,
+        registration: Registration,
+        procedure: str,
+    ) -> None:
+        self.caller = caller
+        self.caller_request_id = caller_request_id
+        self.callee = callee
+        self.invocation_id = invocation_id
+        self.registration = registration
+        self.procedure = procedure
+        #: The caller asked for progressive results and the callee can give them.
+        self.receive_progress = False
+        #: The caller's progressive-invocation stream is still open.
+        self.streaming = False
+        #: A CANCEL in mode "kill" was forwarded; the callee's answer settles the call.
+        self.killing = False
+        #: Call timeout in seconds (0: none) and the instant it fires.
+        self.timeout = 0.0
+        self.deadline: float | None = None
+        self.done = False
+
+
+class Dealer:
+    """Registrations and routed calls for one realm."""
+
+    __slots__ = ("_by_id", "_ids", "_max_pending", "_outlet", "_registrations")
+
+    def __init__(self, outlet: Outlet, *, max_pending_calls: int) -> None:
+        self._outlet = outlet
+        self._max_pending = max_pending_calls
+        self._ids = RouterScopeIds()
+        self._registrations: PatternMap[Registration] = PatternMap()
+        self._by_id: dict[int, Registration] = {}
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def registration(self, registration_id: int) -> Registration | None:
+        return self._by_id.get(registration_id)
+
+    def registrations(self) -> list[Registration]:
+        return list(self._by_id.values())
+
+    # -- REGISTER / UNREGISTER -------------------------------------------------------------------
+
+    def register(self, session: Session, msg: Register) -> None:
+        if msg.procedure.startswith("wamp."):
+            self.refuse(session, msg, INVALID_URI, "the wamp.* namespace is reserved")
+            return
+        match, invoke = msg.match, msg.invoke
+        reg = self._registrations.get(msg.procedure, match)
+        if reg is not None:
+            if invoke == "single" or reg.invoke != invoke:
+                self.refuse(
+                    session,
+                    msg,
+                    PROCEDURE_ALREADY_EXISTS,
+                    f"{msg.procedure!r} is registered with invoke={reg.invoke!r}",
+                )
+                return
+            if session.id in reg.callee_options:
+                self.refuse(
+                    session,
+                    msg,
+                    PROCEDURE_ALREADY_EXISTS,
+                    f"this session already registered {msg.procedure!r}",
+                )
+                return
+        else:
+            reg = Registration(self._ids.next(self._by_id), msg.procedure, match, invoke)
+            self._registrations.set(msg.procedure, match, reg)
+            self._by_id[reg.id] = reg
+        reg.callees.append(session)
+        reg.callee_options[session.id] = (
+            msg.options.get("disclose_caller") is True,
+            msg.options.get("forward_timeout") is True,
+        )
+        session.registrations[reg.id] = reg
+        self._outlet.reply(session, Registered(request_id=msg.request_id, registration_id=reg.id))
+
+    def unregister(self, session: Session, msg: Unregister) -> None:
+        reg = session.registrations.pop(msg.registration_id, None)
+        if reg is None:
+            self._outlet.reply(
+                session,
+                Error(
+                    request_type=UNREGISTER,
+                    request_id=msg.request_id,
+                    error=NO_SUCH_REGISTRATION,
+                    args=[f"no registration {msg.registration_id} in this session"],
+                ),
+            )
+            return
+        self._drop_callee(reg, session)
+        self._outlet.reply(session, Unregistered(request_id=msg.request_id))
+
+    def refuse(self, session: Session, msg: Register | Call, error: str, text: str) -> None:
+        """Answer a REGISTER or CALL with an ERROR."""
+        request_type = REGISTER if isinstance(msg, Register) else CALL
+        self._outlet.reply(
+            session,
+            Error(request_type=request_type, request_id=msg.request_id, error=error, args=[text]),
+        )
+
+    # -- CALL ------------------------------------------------------------------------------------
+
+    def call(self, caller: Session, msg: Call, now: float) -> None:
+        record = caller.calls.get(msg.request_id)
+        if record is not None:
+            self._continue(record, msg)
+            return
+        progress = msg.options.get("progress") is True
+        if progress and not caller.caller_feature("progressive_call_invocations"):
+            raise RemoteProtocolError(
+                "CALL with Options.progress from a caller that did not announce "
+                "progressive_call_invocations"
+            )
+        if len(caller.calls) >= self._max_pending:
+            self.refuse(
+                caller,
+                msg,
+                TOO_MANY_PENDING_CALLS,
+                f"this session already has {len(caller.calls)} calls in flight",
+            )
+            return
+        reg = self._registrations.best(msg.procedure)
+        if reg is None:
+            self.refuse(caller, msg, NO_SUCH_PROCEDURE, f"no callee for {msg.procedure!r}")
+            return
+
+        outcome = Outcome.NO_ROOM
+        for callee in self._candidates(reg):
+            if progress and not callee.can_progress_invocations:
+                self.refuse(
+                    caller,
+                    msg,
+                    FEATURE_NOT_SUPPORTED,
+                    "the callee does not support progressive call invocations",
+                )
+                return
+            record = CallRecord(
+                caller,
+                msg.request_id,
+                callee,
+                callee.peer.tracker.peek_request_id(),
+                reg,
+                msg.procedure,
+            )
+            invocation = self._invocation(record, msg)
+            outcome = self._outlet.invoke(callee, invocation)
+            if outcome is Outcome.SENT:
+                self._open(record, msg, now)
+                return
+            if outcome is not Outcome.NO_ROOM:
+                break  # too large or unencodable for this callee: another would fare no better
+        self.refuse(caller, msg, _FAILURE_URIS.get(outcome, NO_AVAILABLE_CALLEE), _text(outcome))
+
+    def _candidates(self, reg: Registration) -> list[Session]:
+        """Callees to try, in the order the registration's invocation policy prefers."""
+        callees = reg.callees
+        n = len(callees)
+        if n == 1 or reg.invoke in ("single", "first"):
+            return list(callees)
+        if reg.invoke == "last":
+            return callees[::-1]
+        if reg.invoke == "roundrobin":
+            start = reg.next_index % n
+            reg.next_index = start + 1
+        else:  # random
+            start = self._outlet.random_index(n)
+        return callees[start:] + callees[:start]
+
+    def _invocation(self, record: CallRecord, msg: Call) -> Invocation:
+        options = msg.options
+        callee = record.callee
+        reg = record.registration
+        details: dict[str, Any] = {}
+        if reg.match != "exact":
+            details["procedure"] = msg.procedure
+        if options.get("receive_progress") is True and callee.can_progress_results:
+            details["receive_progress"] = True
+        if options.get("progress") is True:
+            details["progress"] = True
+        disclose_caller, forward_timeout = reg.callee_options.get(callee.id, (False, False))
+        if options.get("disclose_me") is True or disclose_caller:
+            caller = record.caller
+            details["caller"] = caller.id
+            details["caller_authid"] = caller.authid
+            details["caller_authrole"] = caller.authrole
+        timeout = options.get("timeout", 0)
+        if timeout and (callee.can_timeout or forward_timeout):
+            details["timeout"] = timeout
+        for key in _PASS_THROUGH:
+            if key in options:
+                details[key] = options[key]
+        return Invocation(
+            request_id=record.invocation_id,
+            registration_id=reg.id,
+            details=details,
+            args=msg.args,
+            kwargs=msg.kwargs,
+            payload=msg.payload,
+        )
+
+    def _open(self, record: CallRecord, msg: Call, now: float) -> None:
+        options = msg.options
+        record.receive_progress = (
+            options.get("receive_progress") is True and record.callee.can_progress_results
+        )
+        record.streaming = options.get("progress") is True
+        record.caller.calls[record.caller_request_id] = record
+        record.callee.invocations[record.invocation_id] = record
+        timeout_ms = options.get("timeout", 0)
+        if timeout_ms:
+            record.timeout = timeout_ms / 1000.0
+            record.deadline = now + record.timeout
+            self._outlet.schedule(record)
+
+    def _continue(self, record: CallRecord, msg: Call) -> None:
+        """A progressive-call continuation (wamp-spec.md §4.3): same id, same callee."""
+        if msg.procedure != record.procedure:
+            raise RemoteProtocolError(
+                f"progressive CALL continuation for {msg.procedure!r}, "
+                f"the call was made to {record.procedure!r}"
+            )
+        if not record.streaming or record.killing:
+            return  # the stream is over (or being killed): nothing more goes to the callee
+        progress = msg.options.get("progress") is True
+        record.streaming = progress
+        invocation = Invocation(
+            request_id=record.invocation_id,
+            registration_id=record.registration.id,
+            details={"progress": True} if progress else {},
+            args=msg.args,
+            kwargs=msg.kwargs,
+            payload=msg.payload,
+        )
+        outcome = self._outlet.invoke(record.callee, invocation)
+        if outcome is not Outcome.SENT and outcome is not Outcome.IGNORED:
+            self._abandon(record, _FAILURE_URIS.get(outcome, CANCELED), _text(outcome))
+
+    # -- answers from the callee -----------------------------------------------------------------
+
+    def yield_(self, callee: Session, msg: Yield, now: float) -> None:
+        record = callee.invocations.get(msg.request_id)
+        if record is None:
+            return  # settled meanwhile (cancel, timeout); the state table allows it
+        if msg.progress:
+            if not record.receive_progress:
+                return  # the caller did not ask for progressive results
+            result = Result(
+                request_id=record.caller_request_id,
+                details=_pass_through(msg.options, {"progress": True}),
+                args=msg.args,
+                kwargs=msg.kwargs,
+                payload=msg.payload,
+            )
+            outcome = self._outlet.send_result(record.caller, result)
+            if outcome in (Outcome.TOO_LARGE, Outcome.UNENCODABLE):
+                self._abandon(record, _FAILURE_URIS[outcome], _text(outcome))
+            elif record.timeout:
+                record.deadline = now + record.timeout
+            return
+        self._close(record)
+        result = Result(
+            request_id=record.caller_request_id,
+            details=_pass_through(msg.options, {}),
+            args=msg.args,
+            kwargs=msg.kwargs,
+            payload=msg.payload,
+        )
+        self._answer(record, result)
+
+    def error(self, callee: Session, msg: Error) -> None:
+        record = callee.invocations.get(msg.request_id)
+        if record is None:
+            return
+        self._close(record)
+        error = Error(
+            request_type=CALL,
+            request_id=record.caller_request_id,
+            details=_pass_through(msg.details, {}),
+            error=msg.error,
+            args=msg.args,
+            kwargs=msg.kwargs,
+            payload=msg.payload,
+        )
+        self._answer(record, error)
+
+    # -- CANCEL and timeouts -------------------------------------------------------------------
+
+    def cancel(self, caller: Session, msg: Cancel) -> None:
+        record = caller.calls.get(msg.request_id)
+        if record is None:
+            return
+        mode = msg.options.get("mode") or DEFAULT_CANCEL_MODE
+        if not record.callee.can_cancel:
+            mode = "skip"
+        if mode == "kill":
+            if not record.killing:
+                record.killing = True
+                record.streaming = False
+                self._outlet.interrupt(
+                    record.callee,
+                    Interrupt(request_id=record.invocation_id, options={"mode": "kill"}),
+                )
+            return
+        self._abandon(record, CANCELED, "the call was canceled", mode=mode)
+
+    def timeout(self, record: CallRecord) -> None:
+        """The call's deadline passed (the Router checked it)."""
+        self._abandon(record, TIMEOUT, f"no result within {record.timeout:g} s")
+
+    # -- removal ---------------------------------------------------------------------------------
+
+    def remove_session(self, session: Session) -> None:
+        """Undo everything a departing session is part of (its ``gone`` flag is already set)."""
+        regs, session.registrations = session.registrations, {}
+        for reg in regs.values():
+            self._drop_callee(reg, session)
+        # Calls it made: the callees are told with INTERRUPT killnowait where they can cancel
+        # (wamp-spec.md §3.4); either way their late answers are dropped.
+        for record in list(session.calls.values()):
+            self._interrupt_and_forget(record, "killnowait")
+            self._close(record)
+        # Invocations it owes: each caller gets ERROR wamp.error.canceled.
+        for record in list(session.invocations.values()):
+            self._close(record)
+            self._answer(
+                record,
+                Error(
+                    request_type=CALL,
+                    request_id=record.caller_request_id,
+                    error=CANCELED,
+                    args=["the callee left before answering"],
+                ),
+            )
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _drop_callee(self, reg: Registration, session: Session) -> None:
+        if reg.callee_options.pop(session.id, None) is None:
+            return
+        reg.callees.remove(session)
+        if not reg.callees:
+            self._registrations.remove(reg.uri, reg.match)
+            del self._by_id[reg.id]
+
+    def _close(self, record: CallRecord) -> None:
+        """Forget a settled call on both sides (its timer entry lapses by itself)."""
+        record.done = True
+        record.deadline = None
+        record.caller.calls.pop(record.caller_request_id, None)
+        record.callee.invocations.pop(record.invocation_id, None)
+
+    def _answer(self, record: CallRecord, msg: Result | Error) -> None:
+        """Send the final RESULT/ERROR; substitute an ERROR if the caller cannot take it."""
+        outcome = self._outlet.send_result(record.caller, msg)
+        if outcome in (Outcome.TOO_LARGE, Outcome.UNENCODABLE):
+            self._outlet.send_result(
+                record.caller,
+                Error(
+                    request_type=CALL,
+                    request_id=record.caller_request_id,
+                    error=_FAILURE_URIS[outcome],
+                    args=[_text(outcome)],
+                ),
+            )
+
+    def _abandon(
+        self, record: CallRecord, error: str, text: str, *, mode: str = "killnowait"
+    ) -> None:
+        """End a call early: the caller gets ``error`` now, the callee an INTERRUPT (``mode``)."""
+        self._interrupt_and_forget(record, mode)
+        self._close(record)
+        self._answer(
+            record,
+            Error(request_type=CALL, request_id=record.caller_request_id, error=error, args=[text]),
+        )
+
+    def _interrupt_and_forget(self, record: CallRecord, mode: str) -> None:
+        callee = record.callee
+        if mode != "skip" and callee.can_cancel and not callee.gone:
+            self._outlet.interrupt(
+                callee, Interrupt(request_id=record.invocation_id, options={"mode": mode})
+            )
+        # The invocation is over for the dealer: a later YIELD/ERROR is late, and dropped.
+        callee.peer.tracker.pending_out.pop(record.invocation_id, None)
+
+
+def _pass_through(source: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
+    for key in _PASS_THROUGH:
+        if key in source:
+            details[key] = source[key]
+    return details
+
+
+def _text(outcome: Outcome) -> str:
+    return _FAILURE_TEXT.get(outcome, "the call could not be delivered")
