@@ -89,7 +89,7 @@ def test_rawsocket_chunking_invariance(
     pieces = feed(RawSocketServer(), chunks)
     assert whole == pieces
     events, out = whole
-    expected = [("Ready", "wamp.2.msgpack")]
+    expected: list[tuple[str, Any]] = [("Ready", "wamp.2.msgpack")]
     expected += [("Payload" if kind == 0 else "Pong", p) for kind, p in frames if kind in (0, 2)]
     assert events[: len(expected)] == expected
     pongs = b"".join(b"\x02" + len(p).to_bytes(3, "big") + p for k, p in frames if k == 1)
