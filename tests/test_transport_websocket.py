@@ -740,6 +740,9 @@ def test_pair_exchange_and_close(subprotocol: str) -> None:
 
 def test_pair_server_closes_with_internal_error() -> None:
     client, server = open_pair()
+    for bad in (999, 1005, 1006, 5000):
+        with pytest.raises(LocalProtocolError):
+            server.close(code=bad)
     server.close("boom", code=1011)
     server.close("again")
     got_client, got_server = pump(client, server)

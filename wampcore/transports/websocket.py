@@ -407,6 +407,8 @@ class _WebSocketFraming:
         ``Closed`` follows when the peer answers (or hangs up). Before the upgrade completes
         there is nothing to send: the connection is just finished. Idempotent.
         """
+        if code is not None and not (1000 <= code <= 4999 and code not in (1004, 1005, 1006)):
+            raise LocalProtocolError(f"{code} is not a close code an endpoint may send")
         if self._closed or self._local_close_reason is not None:
             return
         self._pending.clear()
