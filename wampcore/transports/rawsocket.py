@@ -18,8 +18,9 @@ otherwise                                             success: our limit, the sa
 ====================================================  =======================================
 
 ``max_message_size`` is what this side accepts. The handshake can only announce powers of two
-from 512 B to 16 MiB, so other values are rounded down to one; the announced value is the one
-enforced (``max_message_size`` reports it). Each side enforces, on receive, the limit it announced
+from 512 B to 16 MiB, so other values are rounded down to one (and anything above 16 MiB
+becomes 16 MiB; below 512 is refused); the announced value is the one enforced
+(``max_message_size`` reports it). Each side enforces, on receive, the limit it announced
 (a longer frame fails the connection as soon as its prefix arrives, so no more than the limit
 plus one prefix is ever buffered) and, on send, the limit the peer announced:
 ``send`` raises :class:`~wampcore.errors.MessageTooLargeError` so the layer above can answer with
@@ -97,12 +98,12 @@ def _length_exponent(max_message_size: int) -> int:
     """The handshake nibble announcing the largest power of two <= ``max_message_size``."""
     if isinstance(max_message_size, bool) or not isinstance(max_message_size, int):
         raise LocalProtocolError("max_message_size must be an int")
-    if not _MIN_LENGTH <= max_message_size <= MAX_LENGTH:
+    if max_message_size < _MIN_LENGTH:
         raise LocalProtocolError(
-            f"RawSocket max_message_size must be between {_MIN_LENGTH} and {MAX_LENGTH}, "
-            f"got {max_message_size}"
+            f"RawSocket max_message_size must be at least {_MIN_LENGTH}, got {max_message_size}"
         )
-    return max_message_size.bit_length() - 1 - 9
+    # One limit is often configured for every transport; RawSocket cannot announce more.
+    return min(max_message_size, MAX_LENGTH).bit_length() - 1 - 9
 
 
 def _limit(exponent: int) -> int:
