@@ -238,7 +238,9 @@ def _with_realms(config: RouterConfig, names: Sequence[str]) -> RouterConfig:
 async def _router(args: argparse.Namespace) -> int:
     config, listeners = _router_setup(args)
     router = Router(config)
-    server = await serve(router, listeners)
+    server = await serve(
+        router, listeners, max_message_size=config.limits.max_message_size, on_event=_log_event
+    )
     names = ", ".join(realm.name for realm in config.realms)
     print(f"wampcore router: realm{'s' if len(config.realms) > 1 else ''} {names}", flush=True)
     for url in server.urls:
@@ -249,6 +251,13 @@ async def _router(args: argparse.Namespace) -> int:
         print("shutting down", file=sys.stderr, flush=True)
         await server.close()
     return 0
+
+
+def _log_event(event: Any) -> None:
+    # Session lifecycle is routine (info); dropped events need an operator's attention.
+    name = type(event).__name__
+    level = {"InternalError": logging.ERROR, "EventsDropped": logging.WARNING}.get(name)
+    log.log(level or logging.INFO, "%s", event)
 
 
 # --- client subcommands -----------------------------------------------------------------------

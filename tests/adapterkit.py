@@ -1,0 +1,137 @@
+"""Helpers for the adapter, CLI and interop tests: run the ``wampcore`` command as a subprocess.
+
+Output is read by background threads into queues, so every wait has a hard timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+WAMPCORE = [sys.executable, "-m", "wampcore"]
+
+
+class Proc:
+    """A subprocess whose stdout and stderr lines can be awaited with a timeout."""
+
+    def __init__(self, args: Sequence[str], *, env: dict[str, str] | None = None) -> None:
+        self.args = list(args)
+        self.popen = subprocess.Popen(
+            self.args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        self.out: queue.Queue[str] = queue.Queue()
+        self.err: queue.Queue[str] = queue.Queue()
+        self.out_lines: list[str] = []
+        self.err_lines: list[str] = []
+        for stream, q, keep in (
+            (self.popen.stdout, self.out, self.out_lines),
+            (self.popen.stderr, self.err, self.err_lines),
+        ):
+            threading.Thread(target=self._pump, args=(stream, q, keep), daemon=True).start()
+
+    @staticmethod
+    def _pump(stream: object, q: queue.Queue[str], keep: list[str]) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            keep.append(line.rstrip("\n"))
+            q.put(line.rstrip("\n"))
+
+    def expect(self, predicate: str, *, stream: str = "out", timeout: float = 20.0) -> str:
+        """The next line on ``stream`` containing ``predicate`` (AssertionError on timeout)."""
+        q = self.out if stream == "out" else self.err
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"no line with {predicate!r} on std{stream} of {self.args}: "
+                    f"out={self.out_lines} err={self.err_lines}"
+                )
+            try:
+                line = q.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                if self.popen.poll() is not None and q.empty():
+                    time.sleep(0.1)
+                    if q.empty():
+                        raise AssertionError(
+                            f"{self.args} exited ({self.popen.returncode}) before {predicate!r}: "
+                            f"out={self.out_lines} err={self.err_lines}"
+                        ) from None
+                continue
+            if predicate in line:
+                return line
+
+    def wait(self, timeout: float = 20.0) -> int:
+        try:
+            return self.popen.wait(timeout)
+        finally:
+            time.sleep(0.05)  # let the pump threads take the last lines
+
+    def signal(self, sig: int = signal.SIGTERM) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(10)
+
+
+def run(args: Sequence[str], timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    """Run to completion with a hard timeout."""
+    return subprocess.run(
+        list(args), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+
+
+class Router:
+    """``wampcore router`` on ephemeral loopback ports; ``urls`` maps scheme -> URL."""
+
+    def __init__(
+        self, *extra: str, listen: Sequence[str] = ("ws://127.0.0.1:0/ws", "rs://127.0.0.1:0")
+    ) -> None:
+        args = [*WAMPCORE, "router"]
+        for url in listen:
+            args += ["--listen", url]
+        self.proc = Proc([*args, *extra])
+        self.urls: dict[str, str] = {}
+        for _ in listen:
+            url = self.proc.expect("listening on").split("listening on ", 1)[1].strip()
+            self.urls[url.split("://", 1)[0]] = url
+
+    def __enter__(self) -> Router:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.proc.signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        finally:
+            self.proc.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

@@ -1,0 +1,259 @@
+"""The ``wampcore`` command, driven as a user would: subprocesses on loopback, hard timeouts."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from adapterkit import WAMPCORE, Proc, Router, free_port, port_is_free, run
+from wampcore.adapters import threads
+from wampcore.adapters.asyncio import CallResult, SessionAborted
+from wampcore.adapters.cli import parse_value
+
+from wampcore.errors import ApplicationError, MessageTooLargeError
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_arguments_parse_as_json_where_valid_else_as_strings() -> None:
+    assert parse_value("5") == 5
+    assert parse_value('"5"') == "5"
+    assert parse_value("hello") == "hello"
+    assert parse_value('{"a": [1, true, null]}') == {"a": [1, True, None]}
+    assert parse_value("") == ""
+
+
+@pytest.mark.skipif(
+    not (port_is_free(8080) and port_is_free(8081)), reason="ports 8080/8081 are in use here"
+)
+def test_router_with_no_arguments_serves_realm1_to_anonymous_on_the_default_urls() -> None:
+    """DESIGN §4: ``wampcore router`` alone: realm1, anonymous, ws :8080/ws and rs :8081."""
+    proc = Proc([*WAMPCORE, "router"])
+    try:
+        proc.expect("ws://127.0.0.1:8080/ws")
+        proc.expect("rs://127.0.0.1:8081")
+        for url in ("ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081"):
+            with threads.connect(url, "realm1") as s:
+                reg = s.register("com.example.echo", lambda x: x)
+                assert s.call("com.example.echo", url) == url
+                assert isinstance(s.publish("com.example.t", 1, acknowledge=True), int)
+                s.unregister(reg)
+    finally:
+        proc.signal(signal.SIGINT)
+        assert proc.wait(15) == 0
+        proc.kill()
+
+
+def test_listen_and_realm_replace_the_defaults_and_unknown_realms_are_aborted() -> None:
+    """wamp-spec §3.1: a HELLO for a realm that does not exist gets ABORT no_such_realm."""
+    with Router("--realm", "com.example.one", "--realm", "two") as router:
+        for url in router.urls.values():
+            with threads.connect(url, "com.example.one") as s:
+                assert s.session_id is not None
+            with threads.connect(url, "two") as s:
+                assert s.session_id is not None
+            with pytest.raises(SessionAborted) as info:
+                threads.connect(url, "realm1")
+            assert info.value.reason == "wamp.error.no_such_realm"
+
+
+def test_port_in_use_prints_one_line_and_exits_non_zero() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run([*WAMPCORE, "router", "--listen", f"rs://127.0.0.1:{port}"])
+        assert result.returncode != 0
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert f"rs://127.0.0.1:{port}" in lines[0] and "in use" in lines[0]
+        assert "Traceback" not in result.stderr
+        debug = run(
+            [*WAMPCORE, "router", "--log-level", "debug", "--listen", f"rs://127.0.0.1:{port}"]
+        )
+        assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "key"),
+    [
+        ("[limits]\nmax_mesage_size = 5\n", 2, "limits.max_mesage_size"),
+        (
+            'outbound_policy = "drop"\n[limits]\nmax_message_size = "big"\n',
+            3,
+            "limits.max_message_size",
+        ),
+        ('[[realms]]\nname = "ok"\n\n[[realms]]\nname = "bad realm"\n', 5, "realms[1].name"),
+        ("[limits\n", 1, ""),
+    ],
+)
+def test_a_bad_config_names_file_line_and_key(
+    tmp_path: Path, body: str, line: int, key: str
+) -> None:
+    path = tmp_path / "router.toml"
+    path.write_text(body)
+    result = run([*WAMPCORE, "router", "--config", str(path)])
+    assert result.returncode != 0
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    assert f"{path}:{line}:" in message
+    assert key in message
+
+
+def test_config_file_declares_realms_and_listeners(tmp_path: Path) -> None:
+    port = free_port()
+    path = tmp_path / "router.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            outbound_policy = "disconnect"
+
+            [limits]
+            max_message_size = 65536
+
+            [[realms]]
+            name = "com.example.realm"
+
+            [[listeners]]
+            url = "rs://127.0.0.1:{port}"
+            serializers = ["cbor"]
+            """
+        )
+    )
+    proc = Proc([*WAMPCORE, "router", "--config", str(path)])
+    try:
+        proc.expect(f"rs://127.0.0.1:{port}")
+        with threads.connect(
+            f"rs://127.0.0.1:{port}", "com.example.realm", serializers=["cbor"]
+        ) as s:
+            s.register("com.example.echo", lambda x: x)
+            assert s.call("com.example.echo", "x" * 100) == "x" * 100
+            with pytest.raises(MessageTooLargeError):
+                s.call("com.example.echo", "x" * 100_000)  # over the limit the router announced
+    finally:
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signals_shut_down_gracefully_with_system_shutdown(sig: int) -> None:
+    """wamp-spec §3.2: connected sessions get GOODBYE wamp.close.system_shutdown."""
+    reasons: list[str] = []
+    with Router() as router:
+        s = threads.connect(
+            router.urls["ws"], "realm1", on_leave=lambda _s, why: reasons.append(why)
+        )
+        router.proc.signal(sig)
+        assert router.proc.wait(15) == 0
+        s.leave()
+    assert any("wamp.close.system_shutdown" in r for r in reasons), reasons
+
+
+def test_client_subcommands_call_publish_subscribe_register() -> None:
+    """Issue 6: call prints JSON, publish is acknowledged, subscribe prints JSON lines."""
+    with Router() as router:
+        url = router.urls["rs"]
+        with threads.connect(router.urls["ws"], "realm1") as s:
+            s.register("com.example.echo", lambda *a, **k: CallResult(list(a), k))
+            s.register("com.example.add", lambda a, b: a + b)
+
+            def fail(*a: Any, **k: Any) -> None:
+                raise ApplicationError("com.example.failed", "why", kwargs={"code": 7})
+
+            s.register("com.example.fail", fail)
+
+            out = run([*WAMPCORE, "call", url, "realm1", "com.example.add", "2", "3"])
+            assert (out.returncode, out.stdout.strip()) == (0, "5"), out.stderr
+            out = run(
+                [
+                    *WAMPCORE,
+                    "call",
+                    url,
+                    "realm1",
+                    "com.example.echo",
+                    "1",
+                    '"x"',
+                    "abc",
+                    '{"a": [1]}',
+                    "--kw",
+                    "k=2",
+                    "--kw",
+                    "s=text",
+                ]
+            )
+            assert out.returncode == 0, out.stderr
+            assert json.loads(out.stdout) == {
+                "args": [1, "x", "abc", {"a": [1]}],
+                "kwargs": {"k": 2, "s": "text"},
+            }
+            out = run([*WAMPCORE, "call", url, "realm1", "com.example.fail"])
+            assert out.returncode != 0 and out.stdout == ""
+            assert "com.example.failed" in out.stderr and "why" in out.stderr
+            assert '"code": 7' in out.stderr
+
+            sub = Proc([*WAMPCORE, "subscribe", url, "realm1", "com.example.news"])
+            try:
+                sub.expect("subscribed", stream="err")
+                out = run(
+                    [
+                        *WAMPCORE,
+                        "publish",
+                        router.urls["ws"],
+                        "realm1",
+                        "com.example.news",
+                        "1",
+                        "two",
+                        "--kw",
+                        "k=3",
+                    ]
+                )
+                assert out.returncode == 0, out.stderr
+                line = sub.expect("args")
+                assert json.loads(line) == {"args": [1, "two"], "kwargs": {"k": 3}}
+            finally:
+                sub.signal(signal.SIGINT)
+                assert sub.wait(15) == 0
+                sub.kill()
+
+        script = "import sys, json; print(json.dumps([a.upper() for a in sys.argv[1:]]))"
+        reg = Proc(
+            [
+                *WAMPCORE,
+                "register",
+                url,
+                "realm1",
+                "com.example.upper",
+                "--",
+                sys.executable,
+                "-c",
+                script,
+            ]
+        )
+        try:
+            reg.expect("registered", stream="err")
+            out = run(
+                [*WAMPCORE, "call", router.urls["ws"], "realm1", "com.example.upper", "ab", "cd"]
+            )
+            assert (out.returncode, json.loads(out.stdout)) == (0, ["AB", "CD"]), out.stderr
+        finally:
+            reg.signal(signal.SIGTERM)
+            assert reg.wait(15) == 0
+            reg.kill()
+
+
+def test_client_subcommand_failures_print_one_line() -> None:
+    port = free_port()
+    out = run([*WAMPCORE, "call", f"rs://127.0.0.1:{port}", "realm1", "com.example.x"])
+    assert out.returncode != 0
+    assert len(out.stderr.strip().splitlines()) == 1 and "refused" in out.stderr
+    out = run([*WAMPCORE, "call", "http://127.0.0.1:1", "realm1", "com.example.x"])
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    with Router() as router:
+        out = run([*WAMPCORE, "publish", router.urls["ws"], "no.such.realm", "com.example.t"])
+        assert out.returncode != 0 and "wamp.error.no_such_realm" in out.stderr
