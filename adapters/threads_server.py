@@ -98,6 +98,9 @@ class ThreadedRouterServer:
 
     def _close_sockets(self) -> None:
         for sock in self._sockets:
+            # shutdown() first: close() alone does not wake a thread blocked in accept().
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
 
