@@ -126,7 +126,7 @@ def test_events_arrive_in_publish_order_across_topics_wamp_spec_3_3() -> None:
     assert [e.args[0] for e in subscriber.take(Event)] == list(range(20))
 
 
-# -- publisher exclusion (wamp-spec §4.14) -------------------------------------------------------
+# -- publisher exclusion (wamp-spec §4.14) --------------------------------------------------------
 
 
 def test_publisher_is_excluded_by_default_wamp_spec_4_14() -> None:
@@ -147,7 +147,7 @@ def test_exclude_me_false_delivers_to_the_publisher_wamp_spec_4_14() -> None:
     assert [e.args for e in both.take(Event)] == [["x"]]
 
 
-# -- black/white listing (wamp-spec §4.13) ---------------------------------------------------------
+# -- black/white listing (wamp-spec §4.13) --------------------------------------------------------
 
 
 def test_exclude_and_eligible_by_session_id_wamp_spec_4_13() -> None:
@@ -192,7 +192,7 @@ def test_publisher_still_excluded_with_whitelist_unless_exclude_me_false_wamp_sp
     assert [e.args[0] for e in both.take(Event)] == ["2"]
 
 
-# -- publisher identification (wamp-spec §4.15) ----------------------------------------------------
+# -- publisher identification (wamp-spec §4.15) ---------------------------------------------------
 
 
 def test_disclose_me_puts_the_publisher_in_event_details_wamp_spec_4_15() -> None:
@@ -209,7 +209,7 @@ def test_disclose_me_puts_the_publisher_in_event_details_wamp_spec_4_15() -> Non
     assert "publisher" not in anonymous.details
 
 
-# -- pattern-based subscription (wamp-spec §4.17) --------------------------------------------------
+# -- pattern-based subscription (wamp-spec §4.17) -------------------------------------------------
 
 
 def test_prefix_and_wildcard_subscriptions_wamp_spec_4_17() -> None:
@@ -252,7 +252,7 @@ def test_same_topic_different_match_are_different_subscriptions_wamp_spec_4_17()
     )
 
 
-# -- URIs ------------------------------------------------------------------------------------------
+# -- URIs -----------------------------------------------------------------------------------------
 
 
 def test_subscribe_to_a_malformed_topic_is_invalid_uri_not_a_violation_wamp_spec_2_2() -> None:

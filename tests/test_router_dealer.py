@@ -258,7 +258,7 @@ def test_late_yield_after_caller_left_leaks_nothing() -> None:
     net.check()
 
 
-# -- progressive call results (wamp-spec §4.2) ------------------------------------------------------
+# -- progressive call results (wamp-spec §4.2) ----------------------------------------------------
 
 
 def test_progressive_results_are_forwarded_immediately_wamp_spec_4_2() -> None:
@@ -308,7 +308,7 @@ def test_error_ends_a_progressive_call_wamp_spec_4_2() -> None:
     _no_pending(net)
 
 
-# -- progressive call invocations (wamp-spec §4.3) ---------------------------------------------------
+# -- progressive call invocations (wamp-spec §4.3) ------------------------------------------------
 
 
 def test_progressive_invocations_stream_to_the_same_callee_wamp_spec_4_3() -> None:
@@ -374,7 +374,7 @@ def test_progressive_call_to_a_callee_without_the_feature_wamp_spec_4_3() -> Non
     assert callee.all(Invocation) == []
 
 
-# -- call canceling (wamp-spec §4.5) ---------------------------------------------------------------
+# -- call canceling (wamp-spec §4.5) --------------------------------------------------------------
 
 
 @pytest.mark.parametrize("mode", ["skip", "killnowait", None])
@@ -452,7 +452,7 @@ def test_cancel_after_the_result_is_ignored_wamp_spec_4_5() -> None:
     assert callee.all(Interrupt) == []
 
 
-# -- call timeout (wamp-spec §4.4) -----------------------------------------------------------------
+# -- call timeout (wamp-spec §4.4) ----------------------------------------------------------------
 
 
 def test_dealer_times_out_a_call_wamp_spec_4_4() -> None:
@@ -543,7 +543,7 @@ def test_many_short_calls_with_long_timeouts_keep_the_timer_heap_small() -> None
     assert len(net.router._heap) <= 2048
 
 
-# -- caller identification (wamp-spec §4.6) --------------------------------------------------------
+# -- caller identification (wamp-spec §4.6) -------------------------------------------------------
 
 
 def test_disclose_me_and_disclose_caller_wamp_spec_4_6() -> None:
@@ -563,7 +563,7 @@ def test_disclose_me_and_disclose_caller_wamp_spec_4_6() -> None:
         assert isinstance(inv.details["caller_authid"], str)
 
 
-# -- pattern-based registration (wamp-spec §4.8) ---------------------------------------------------
+# -- pattern-based registration (wamp-spec §4.8) --------------------------------------------------
 
 
 def test_exact_then_longest_prefix_then_wildcard_wamp_spec_4_8() -> None:
@@ -594,7 +594,7 @@ def test_best_wildcard_prefers_longer_literal_runs_wamp_spec_4_8() -> None:
     assert len(early.all(Invocation)) == 1 and late.all(Invocation) == []
 
 
-# -- shared registration (wamp-spec §4.9) ----------------------------------------------------------
+# -- shared registration (wamp-spec §4.9) ---------------------------------------------------------
 
 
 def test_roundrobin_cycles_through_callees_wamp_spec_4_9() -> None:
@@ -665,7 +665,7 @@ def test_unregistering_one_shared_callee_keeps_the_others_wamp_spec_4_9() -> Non
     assert a.all(Invocation) == [] and len(b.all(Invocation)) == 3
 
 
-# -- limits, sizes, encodings ----------------------------------------------------------------------
+# -- limits, sizes, encodings ---------------------------------------------------------------------
 
 
 def test_max_pending_calls_per_session_limits() -> None:

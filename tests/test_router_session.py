@@ -155,7 +155,7 @@ def test_basic_profile_client_with_empty_role_dicts_joins_wamp_spec_2_3() -> Non
     assert peer.one(Welcome)
 
 
-# -- leaving -------------------------------------------------------------------------------------
+# -- leaving --------------------------------------------------------------------------------------
 
 
 def test_client_goodbye_is_answered_goodbye_and_out_wamp_spec_3_2() -> None:
@@ -252,7 +252,7 @@ def test_connection_lost_is_idempotent_and_cleans_up() -> None:
     net.router.receive_data(a.id, b"x")
 
 
-# -- router-initiated goodbye ------------------------------------------------------------------
+# -- router-initiated goodbye ---------------------------------------------------------------------
 
 
 def test_shutdown_says_goodbye_to_every_session_and_closes_after_reply_wamp_spec_3_2() -> None:
@@ -301,7 +301,7 @@ def test_kill_session_sends_goodbye_killed_wamp_spec_3_2() -> None:
     net.check()
 
 
-# -- handshake deadline ------------------------------------------------------------------------
+# -- handshake deadline ---------------------------------------------------------------------------
 
 
 def test_peer_that_never_says_hello_gets_abort_at_deadline_limits() -> None:
@@ -336,7 +336,7 @@ def test_welcome_clears_the_handshake_deadline() -> None:
     assert not peer.gone
 
 
-# -- limits --------------------------------------------------------------------------------------
+# -- limits ---------------------------------------------------------------------------------------
 
 
 def test_incoming_message_over_max_message_size_is_aborted_limits() -> None:
