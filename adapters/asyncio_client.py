@@ -297,7 +297,9 @@ class Session:
         self._max_message_size = max_message_size
         self._on_join = on_join
         self._on_leave = on_leave
-        self._peer_options = peer_options
+        # Lenient about the router's INVOCATION ids by default: Crossbar.io's are not per-session
+        # sequential. Pass strict_request_ids=True to hold routers to wamp-spec §3.6.
+        self._peer_options = {"strict_request_ids": False, **peer_options}
         self._link: _Link | None = None
         self._subscriptions: dict[int, list[Subscription]] = {}
         self._registrations: dict[int, Registration] = {}
@@ -759,6 +761,7 @@ def connect(url: str, realm: str, **options: Any) -> _Connector:
     also leaves at the end. Options: ``serializers`` (preference list), ``ssl`` (an
     SSLContext for wss:// and rss://), ``timeout`` (connect and join, seconds),
     ``reconnect`` (True or a :class:`Reconnect`), ``on_join``/``on_leave`` callbacks,
-    ``max_message_size``, and the ClientPeer's auth options (``authid``, ``authmethods``, ...).
+    ``max_message_size``, and the ClientPeer's options (``authid``, ``authmethods``, ...,
+    ``strict_request_ids``, False by default here for interop with Crossbar.io).
     """
     return _Connector(Session(url, realm, **options))

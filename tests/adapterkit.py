@@ -135,3 +135,108 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+# --- Crossbar.io (installed in its own virtual environment: it pins heavy dependencies) ----------
+
+
+def crossbar_executable() -> str | None:
+    """$WAMPCORE_CROSSBAR, else .cbvenv/bin/crossbar in the checkout (made by .ci/run), else
+    /tmp/cbvenv/bin/crossbar, else ``crossbar`` on PATH; None if there is none."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for candidate in (
+        os.environ.get("WAMPCORE_CROSSBAR"),
+        str(root / ".cbvenv" / "bin" / "crossbar"),
+        "/tmp/cbvenv/bin/crossbar",
+        shutil.which("crossbar"),
+    ):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+class Crossbar:
+    """A Crossbar.io node on loopback with realm1 open to anonymous; ``urls`` like Router's."""
+
+    def __init__(self, executable: str, workdir: str) -> None:
+        import json
+        from pathlib import Path
+
+        ws_port, rs_port = free_port(), free_port()
+        cbdir = Path(workdir) / ".crossbar"
+        cbdir.mkdir(parents=True, exist_ok=True)
+        everything = {"call": True, "register": True, "publish": True, "subscribe": True}
+        config = {
+            "version": 2,
+            "controller": {},
+            "workers": [
+                {
+                    "type": "router",
+                    "realms": [
+                        {
+                            "name": "realm1",
+                            "roles": [
+                                {
+                                    "name": "anonymous",
+                                    "permissions": [
+                                        {
+                                            "uri": "",
+                                            "match": "prefix",
+                                            "allow": everything,
+                                            "disclose": {"caller": False, "publisher": False},
+                                            "cache": True,
+                                        }
+                                    ],
+                                }
+                            ],
+                        }
+                    ],
+                    "transports": [
+                        {
+                            "type": "websocket",
+                            "endpoint": {"type": "tcp", "interface": "127.0.0.1", "port": ws_port},
+                            "serializers": ["json", "msgpack", "cbor"],
+                        },
+                        {
+                            "type": "rawsocket",
+                            "endpoint": {"type": "tcp", "interface": "127.0.0.1", "port": rs_port},
+                            "serializers": ["json", "msgpack", "cbor"],
+                        },
+                    ],
+                }
+            ],
+        }
+        (cbdir / "config.json").write_text(json.dumps(config))
+        self.proc = Proc([executable, "start", "--cbdir", str(cbdir), "--loglevel", "info"])
+        self.urls = {"ws": f"ws://127.0.0.1:{ws_port}/ws", "rs": f"rs://127.0.0.1:{rs_port}"}
+        end = time.monotonic() + 90
+        for port in (ws_port, rs_port):
+            while not _accepting(port):
+                if time.monotonic() > end or self.proc.popen.poll() is not None:
+                    self.kill()
+                    raise RuntimeError(f"Crossbar.io did not start: {self.proc.out_lines[-20:]}")
+                time.sleep(0.2)
+
+    def kill(self) -> None:
+        self.proc.signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def __enter__(self) -> Crossbar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.kill()
+
+
+def _accepting(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False

@@ -512,7 +512,10 @@ class ClientPeer:
         authrole: str | None = None,
         responder: Responder | None = None,
         agent: str | None = None,
+        strict_request_ids: bool = True,
     ) -> None:
+        # strict_request_ids=False accepts INVOCATION ids that are unique but not sequential
+        # (wamp-spec §3.6 wants sequential): Crossbar.io numbers them per router, not per session.
         if agent is None:
             from . import __version__
 
@@ -538,7 +541,7 @@ class ClientPeer:
         self._realm = realm
         self._framing = framing
         self._responder = responder
-        self._tracker = SessionTracker(Side.CLIENT)
+        self._tracker = SessionTracker(Side.CLIENT, strict_request_ids=strict_request_ids)
         self._events: deque[ClientEvent] = deque()
         self._serializer: Serializer | None = None
         #: Ready seen, and neither close() nor Closed yet.
