@@ -412,11 +412,16 @@ class Network:
     def join(
         self, transport: str = "rawsocket", serializer: str = "json", **kwargs: Any
     ) -> TestPeer:
-        """A connected peer with a session in ``realm1`` and every feature announced."""
+        """A connected peer with a session in ``realm1`` and every feature announced.
+
+        ``reading=False`` makes it stop reading once it has joined.
+        """
         roles = kwargs.pop("roles", None)
         realm = kwargs.pop("realm", "realm1")
+        reading = kwargs.pop("reading", True)
         peer = self.connect(transport, serializer, **kwargs)
         assert peer.join(realm, roles) is not None, f"join refused: {peer.received!r:.300}"
+        peer.reading = reading
         return peer
 
     def pump(self, max_rounds: int = 100_000) -> int:

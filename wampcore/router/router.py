@@ -425,6 +425,9 @@ class Router:
             p = session.peer
             if p.doomed is not None or p.finished:
                 continue
+            if p.queued >= budget and self._drop_events:
+                self._dropped(p, "outbound_queue_full")  # full: no need to encode for it
+                continue
             key = p.codec_key
             if key in cache:
                 data = cache[key]
