@@ -524,6 +524,9 @@ class Router:
         except RemoteProtocolError as exc:
             self._violation(p, exc.message)
             return
+        except Exception as exc:  # the serializer's contract is RemoteProtocolError; be safe
+            self._violation(p, f"undecodable payload: {type(exc).__name__}: {exc}")
+            return
         for wire in wires:
             if p.finished or p.doomed is not None:
                 return  # nothing after a violation is processed (wamp-spec.md §3.6)
