@@ -257,3 +257,25 @@ def test_client_subcommand_failures_print_one_line() -> None:
     with Router() as router:
         out = run([*WAMPCORE, "publish", router.urls["ws"], "no.such.realm", "com.example.t"])
         assert out.returncode != 0 and "wamp.error.no_such_realm" in out.stderr
+
+
+def test_tls_listeners_from_certificate_files(tmp_path: Path) -> None:
+    """``wss://`` and ``rss://`` listeners with --tls-cert/--tls-key; clients verify the CA."""
+    trustme = pytest.importorskip("trustme")
+    import ssl
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    listen = ("wss://127.0.0.1:0/ws", "rss://127.0.0.1:0")
+    with Router("--tls-cert", str(cert_file), "--tls-key", str(key_file), listen=listen) as router:
+        for url in router.urls.values():
+            with threads.connect(url, "realm1", ssl=context) as s:
+                s.register("com.example.secure", lambda: "yes")
+                assert s.call("com.example.secure") == "yes"
+    out = run([*WAMPCORE, "router", "--listen", "wss://127.0.0.1:0/ws"])
+    assert out.returncode != 0 and "--tls-cert" in out.stderr
