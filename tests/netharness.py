@@ -129,8 +129,9 @@ class TestPeer:
         self.transport = transport
         #: False: the pump never drains the router's output for this peer (a stalled reader).
         self.reading = reading
+        #: Every message received, in order.
         self.received: list[Message] = []
-        self._taken = 0
+        self._inbox: list[Message] = []  # received and not yet taken
         #: Anything wrong with what the router sent us (undecodable, invalid, illegal).
         self.problems: list[str] = []
         #: The client sent something on purpose illegal: stop judging the router's replies.
@@ -219,6 +220,7 @@ class TestPeer:
                 self.problems.append(f"invalid output {wire!r:.200}: {exc}")
                 continue
             self.received.append(msg)
+            self._inbox.append(msg)
             if isinstance(msg, Welcome):
                 self.session_id = msg.session_id
             if self.rogue:
@@ -369,12 +371,17 @@ class TestPeer:
     # -- inspecting what arrived -------------------------------------------------------------------
 
     def take(self, cls: type[M] | None = None) -> list[Any]:
-        """Messages received since the last ``take`` (optionally only of one class)."""
-        new = self.received[self._taken :]
-        self._taken = len(self.received)
+        """Messages not taken yet, all consumed (returned: all, or only those of ``cls``)."""
+        new, self._inbox = self._inbox, []
         if cls is None:
             return new
         return [m for m in new if isinstance(m, cls)]
+
+    def take_matching(self, *classes: type[Message]) -> list[Any]:
+        """Consume and return the messages not taken yet of these classes; others stay."""
+        found = [m for m in self._inbox if isinstance(m, classes)]
+        self._inbox = [m for m in self._inbox if not isinstance(m, classes)]
+        return found
 
     def all(self, cls: type[M]) -> list[M]:
         return [m for m in self.received if isinstance(m, cls)]
