@@ -13,15 +13,28 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import random
 import ssl as _ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from wampcore import client as wc
 from wampcore.errors import ApplicationError, LocalProtocolError, MessageTooLargeError
 
+from .client_api import (
+    CallResult,
+    ConnectionFailed,
+    ConnectionLost,
+    ConnectionRefused,
+    HandshakeFailed,
+    Reconnect,
+    Registration,
+    RouterUnreachable,
+    SessionAborted,
+    Subscription,
+    TLSFailed,
+    pack,
+    unpack,
+)
 from .endpoints import DEFAULT_SERIALIZERS, Endpoint, parse_url
 
 __all__ = [
@@ -46,129 +59,6 @@ log = logging.getLogger("wampcore.adapters.asyncio")
 RUNTIME_ERROR = "wamp.error.runtime_error"
 _CANCELED = "wamp.error.canceled"
 _TIMEOUT = "wamp.error.timeout"
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-class ConnectionFailed(OSError):
-    """The session could not be established or was lost; ``str()`` says what happened."""
-
-
-class RouterUnreachable(ConnectionFailed):
-    """No route, unknown host or no answer in time."""
-
-
-class ConnectionRefused(ConnectionFailed, ConnectionRefusedError):
-    """Nothing listens at the address."""
-
-
-class TLSFailed(ConnectionFailed):
-    """The TLS handshake failed (certificate not trusted, wrong host name, not TLS)."""
-
-
-class HandshakeFailed(ConnectionFailed):
-    """The transport handshake (WebSocket upgrade, RawSocket) was refused or broken."""
-
-
-class SessionAborted(ConnectionFailed):
-    """The router answered HELLO (or a running session) with ABORT; ``reason`` is its URI."""
-
-    def __init__(self, reason: str, message: str | None = None) -> None:
-        super().__init__(
-            f"router aborted the session: {reason}" + (f" ({message})" if message else "")
-        )
-        self.reason = reason
-        self.message = message
-
-
-class ConnectionLost(ConnectionFailed):
-    """The connection closed while a request was outstanding (or the session is not joined)."""
-
-
-# --- results and handles ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CallResult:
-    """A result that is not one plain value: several positional results, or keyword results."""
-
-    args: list[Any] = field(default_factory=list)
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-def _unpack(args: Sequence[Any] | None, kwargs: dict[str, Any] | None) -> Any:
-    if not kwargs:
-        if not args:
-            return None
-        if len(args) == 1:
-            return args[0]
-    return CallResult(list(args or ()), dict(kwargs or {}))
-
-
-def _pack(value: Any) -> tuple[list[Any] | None, dict[str, Any] | None]:
-    if value is None:
-        return None, None
-    if isinstance(value, CallResult):
-        return list(value.args), dict(value.kwargs)
-    return [value], None
-
-
-@dataclass(eq=False)
-class Subscription:
-    """A subscription; re-established (with a new ``id``) after each reconnection."""
-
-    topic: str
-    handler: Callable[..., Any]
-    match: str | None = None
-    id: int | None = None
-    session: Session | None = field(default=None, repr=False)
-    wants_details: bool = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.wants_details = _wants_details(self.handler)
-
-    async def unsubscribe(self) -> None:
-        if self.session is not None:
-            await self.session.unsubscribe(self)
-
-
-@dataclass(eq=False)
-class Registration:
-    """A registration; re-established (with a new ``id``) after each reconnection."""
-
-    procedure: str
-    handler: Callable[..., Any]
-    match: str | None = None
-    invoke: str | None = None
-    id: int | None = None
-    session: Session | None = field(default=None, repr=False)
-    wants_details: bool = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.wants_details = _wants_details(self.handler)
-
-    async def unregister(self) -> None:
-        if self.session is not None:
-            await self.session.unregister(self)
-
-
-@dataclass(frozen=True)
-class Reconnect:
-    """Reconnection policy: capped exponential backoff with jitter."""
-
-    initial_delay: float = 0.5
-    max_delay: float = 30.0
-    factor: float = 2.0
-    #: Give up after this many failed attempts in a row (None: never).
-    max_attempts: int | None = None
-
-    def delays(self) -> Generator[float, None, None]:
-        delay, attempts = self.initial_delay, 0
-        while self.max_attempts is None or attempts < self.max_attempts:
-            attempts += 1
-            yield delay * (0.5 + random.random() / 2)
-            delay = min(self.max_delay, delay * self.factor)
 
 
 # --- one connection ---------------------------------------------------------------------------
@@ -597,7 +487,7 @@ class Session:
         elif kind is wc.CallResult:
             assert isinstance(ev, wc.CallResult)
             queue = link.progress.get(ev.request_id)
-            value = _unpack(ev.args, ev.kwargs)
+            value = unpack(ev.args, ev.kwargs)
             if queue is not None:
                 empty = not ev.args and not ev.kwargs
                 queue.put_nowait((_EMPTY if empty and not ev.progress else value, not ev.progress))
@@ -674,15 +564,15 @@ class Session:
                     last: Any = None
                     async for item in reg.handler(*(ev.args or ()), **kwargs):
                         if ev.receive_progress:
-                            peer.yield_result(rid, *_pack(item), progress=True)
+                            peer.yield_result(rid, *pack(item), progress=True)
                             link.flush()
                             await link.drain()
                         else:
                             last = item
-                    peer.yield_result(rid, *_pack(last))
+                    peer.yield_result(rid, *pack(last))
                 else:
                     result = await _maybe_await(reg.handler(*(ev.args or ()), **kwargs))
-                    peer.yield_result(rid, *_pack(result))
+                    peer.yield_result(rid, *pack(result))
             except asyncio.CancelledError:
                 peer.yield_error(rid, _CANCELED)
             except ApplicationError as exc:
@@ -709,13 +599,6 @@ class _Empty:
 def _resolve(fut: asyncio.Future[Any] | None, value: Any) -> None:
     if fut is not None and not fut.done():
         fut.set_result(value)
-
-
-def _wants_details(handler: Callable[..., Any]) -> bool:
-    try:
-        return "details" in inspect.signature(handler).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 async def _logged(aw: Awaitable[Any], what: str) -> None:
