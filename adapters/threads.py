@@ -22,9 +22,37 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from . import asyncio_client as aio
+from .client_api import (
+    CallResult,
+    ConnectionFailed,
+    ConnectionLost,
+    ConnectionRefused,
+    HandshakeFailed,
+    Reconnect,
+    Registration,
+    RouterUnreachable,
+    SessionAborted,
+    Subscription,
+    TLSFailed,
+)
 from .threads_server import ThreadedRouterServer
 
-__all__ = ["Session", "ThreadedRouterServer", "connect"]
+__all__ = [
+    "CallResult",
+    "ConnectionFailed",
+    "ConnectionLost",
+    "ConnectionRefused",
+    "HandshakeFailed",
+    "Reconnect",
+    "Registration",
+    "RouterUnreachable",
+    "Session",
+    "SessionAborted",
+    "Subscription",
+    "TLSFailed",
+    "ThreadedRouterServer",
+    "connect",
+]
 
 _T = TypeVar("_T")
 
@@ -128,11 +156,11 @@ class Session:
 
     def subscribe(
         self, topic: str, handler: Callable[..., Any], *, match: str | None = None
-    ) -> aio.Subscription:
+    ) -> Subscription:
         """Subscribe ``handler``; it runs on the handler thread pool."""
         return self._runner.run(self._session.subscribe(topic, _in_pool(handler), match=match))
 
-    def unsubscribe(self, subscription: aio.Subscription) -> None:
+    def unsubscribe(self, subscription: Subscription) -> None:
         self._runner.run(self._session.unsubscribe(subscription))
 
     def register(
@@ -142,14 +170,14 @@ class Session:
         *,
         match: str | None = None,
         invoke: str | None = None,
-    ) -> aio.Registration:
+    ) -> Registration:
         """Register ``handler``; it runs on the thread pool (a generator: progressive results)."""
         wrapped = _in_pool(handler)
         return self._runner.run(
             self._session.register(procedure, wrapped, match=match, invoke=invoke)
         )
 
-    def unregister(self, registration: aio.Registration) -> None:
+    def unregister(self, registration: Registration) -> None:
         self._runner.run(self._session.unregister(registration))
 
     def leave(self, reason: str = "wamp.close.close_realm", message: str | None = None) -> None:
