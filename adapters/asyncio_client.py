@@ -134,9 +134,12 @@ class _Link(asyncio.Protocol):
         return fut
 
     def _finish(self, error: ConnectionFailed) -> None:
-        for fut in (self.joined, self.lost, *self.pending.values()):
+        _resolve(self.lost, None)
+        for fut in (self.joined, *self.pending.values()):
             if not fut.done():
-                fut.set_exception(error) if fut is not self.lost else fut.set_result(None)
+                fut.set_exception(error)
+        if not self.joined.cancelled():
+            self.joined.exception()  # mark it retrieved: nobody awaits `joined` after the join
         for queue in self.progress.values():
             queue.put_nowait(error)
         for task in self.invocations.values():
@@ -144,7 +147,6 @@ class _Link(asyncio.Protocol):
         self.pending.clear()
         self.progress.clear()
         self.invocations.clear()
-        self.joined.exception() if self.joined.done() and not self.joined.cancelled() else None
         self.session._link_lost(self, error)
 
 
