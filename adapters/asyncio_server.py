@@ -29,6 +29,14 @@ log = logging.getLogger("wampcore.adapters.asyncio")
 class ListenError(OSError):
     """A listener could not be opened (port in use, permission denied, bad address)."""
 
+    @classmethod
+    def from_os_error(cls, url: str, exc: OSError) -> ListenError:
+        """One readable line: the URL and the system's reason (asyncio's wrapping dropped)."""
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        error = cls(f"cannot listen on {url}: {reason[:1].lower()}{reason[1:]}")
+        error.errno = exc.errno
+        return error
+
 
 @dataclass(frozen=True)
 class Listener:
@@ -139,9 +147,7 @@ class RouterServer:
                 )
                 url = endpoint.url_with_port(server.sockets[0].getsockname()[1])
         except OSError as exc:
-            raise ListenError(
-                exc.errno, f"cannot listen on {listener.url}: {exc.strerror}"
-            ) from None
+            raise ListenError.from_os_error(listener.url, exc) from None
         self._servers.append(server)
         self.urls.append(url)
         return url

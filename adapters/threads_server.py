@@ -82,9 +82,7 @@ class ThreadedRouterServer:
                 sock.listen(128)
             except OSError as exc:
                 self._close_sockets()
-                raise ListenError(
-                    exc.errno, f"cannot listen on {listener.url}: {exc.strerror}"
-                ) from None
+                raise ListenError.from_os_error(listener.url, exc) from None
             self._sockets.append(sock)
             self.urls.append(url)
             self._spawn(self._accept, sock, endpoint, listener)
