@@ -279,3 +279,39 @@ def test_tls_listeners_from_certificate_files(tmp_path: Path) -> None:
                 assert s.call("com.example.secure") == "yes"
     out = run([*WAMPCORE, "router", "--listen", "wss://127.0.0.1:0/ws"])
     assert out.returncode != 0 and "--tls-cert" in out.stderr
+
+
+def test_a_router_that_dies_mid_call_is_a_typed_connection_lost() -> None:
+    """The client's pending call fails with ConnectionLost when the router process is killed."""
+    import threading
+
+    from wampcore.adapters.threads import ConnectionLost
+
+    with Router() as router:
+        started, release = threading.Event(), threading.Event()
+        callee = threads.connect(router.urls["rs"], "realm1")
+
+        def slow() -> None:
+            started.set()
+            release.wait(30)
+
+        callee.register("com.example.slow", slow)
+        caller = threads.connect(router.urls["ws"], "realm1")
+        failure: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                caller.call("com.example.slow")
+            except BaseException as exc:
+                failure.append(exc)
+
+        worker = threading.Thread(target=call)
+        worker.start()
+        assert started.wait(10)
+        router.proc.popen.kill()
+        worker.join(20)
+        assert failure and isinstance(failure[0], ConnectionLost), failure
+        assert "lost" in str(failure[0]) or "closed" in str(failure[0])
+        release.set()
+        caller.leave()
+        callee.leave()
