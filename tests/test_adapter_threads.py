@@ -131,3 +131,23 @@ def test_rawsocket_tcp_serves_a_router(serializer: str) -> None:
         assert not thread.is_alive()
         b.leave()
     assert any("wamp.close.system_shutdown" in r for r in reasons), reasons
+
+
+def test_threaded_server_over_tls_and_unix_sockets(tmp_path: Any) -> None:
+    """The threaded server's listeners: RawSocket over TLS (trustme CA) and over a Unix socket."""
+    import ssl
+
+    from wampcore.adapters.asyncio import Listener
+
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    listeners = [Listener("rss://127.0.0.1:0", server_ctx), f"rs+unix://{tmp_path}/router.sock"]
+    with ThreadedRouterServer(Router(), listeners) as srv:
+        tls_url, unix_url = srv.urls
+        with connect(tls_url, "realm1", ssl=client_ctx) as a, connect(unix_url, "realm1") as b:
+            a.register("com.example.where", lambda: "tls")
+            assert b.call("com.example.where") == "tls"
