@@ -19,7 +19,7 @@ from typing import Any
 
 from wampcore.router import PeerId, Router
 
-from .endpoints import DEFAULT_SERIALIZERS, Endpoint, parse_url
+from .endpoints import DEFAULT_SERIALIZERS, Endpoint, parse_url, remove_stale_socket
 
 __all__ = ["ListenError", "Listener", "RouterServer", "serve"]
 
@@ -134,9 +134,7 @@ class RouterServer:
 
         try:
             if endpoint.unix_path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    if _is_stale_socket(endpoint.unix_path):
-                        os.unlink(endpoint.unix_path)
+                remove_stale_socket(endpoint.unix_path)
                 server = await self._loop.create_unix_server(
                     factory, endpoint.unix_path, ssl=listener.ssl
                 )
@@ -265,12 +263,6 @@ class RouterServer:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-
-def _is_stale_socket(path: str) -> bool:
-    import stat
-
-    return stat.S_ISSOCK(os.stat(path).st_mode)
 
 
 async def serve(

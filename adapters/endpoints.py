@@ -18,6 +18,9 @@ the first it supports); RawSocket can name only one, so the first is used.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -25,7 +28,13 @@ from urllib.parse import urlsplit
 from wampcore.errors import LocalProtocolError
 from wampcore.transports import RawSocketClient, RawSocketServer, WebSocketClient, WebSocketServer
 
-__all__ = ["DEFAULT_SERIALIZERS", "Endpoint", "EndpointError", "parse_url"]
+__all__ = [
+    "DEFAULT_SERIALIZERS",
+    "Endpoint",
+    "EndpointError",
+    "parse_url",
+    "remove_stale_socket",
+]
 
 #: The serializers offered or accepted when none are named, in preference order.
 DEFAULT_SERIALIZERS: tuple[str, ...] = ("json", "msgpack", "cbor")
@@ -148,3 +157,10 @@ def parse_url(url: str) -> Endpoint:
     if not transport == "websocket" and path not in ("", "/"):
         raise EndpointError(f"{url!r}: a RawSocket URL has no path")
     return Endpoint(url, transport, tls, host=host, port=port, path=path)
+
+
+def remove_stale_socket(path: str) -> None:
+    """Remove a Unix socket file left by an earlier server; any other file at ``path`` stays."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            os.unlink(path)

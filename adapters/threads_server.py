@@ -9,7 +9,6 @@ slowly leaves its bytes queued in the router, where its outbound budget applies.
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import socket
 import ssl as _ssl
@@ -21,7 +20,7 @@ from typing import Any
 from wampcore.router import PeerId, Router
 
 from .asyncio_server import Listener, ListenError
-from .endpoints import Endpoint, parse_url
+from .endpoints import Endpoint, parse_url, remove_stale_socket
 
 __all__ = ["ThreadedRouterServer"]
 
@@ -71,8 +70,7 @@ class ThreadedRouterServer:
                 raise ListenError(f"{listener.url}: a TLS listener needs an ssl context")
             try:
                 if endpoint.unix_path is not None:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(endpoint.unix_path)
+                    remove_stale_socket(endpoint.unix_path)
                     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                     sock.bind(endpoint.unix_path)
                     url = endpoint.url
