@@ -80,15 +80,18 @@ class RouterMachine(RuleBasedStateMachine):
         for procedure, (owner, _) in list(self.model.registrations.items()):
             if owner is peer:
                 del self.model.registrations[procedure]
+        answers: dict[TestPeer, list[Any]] = {}
         for call in self.model.calls:
             if call.answered:
                 continue
             if call.callee is peer and call.caller is not peer:
                 call.answered = True
-                errors = [
-                    e for e in call.caller.take_matching(Error) if e.request_id == call.request_id
-                ]
-                assert [e.error for e in errors] == ["wamp.error.canceled"], errors
+                if call.caller not in answers:
+                    answers[call.caller] = call.caller.take_matching(Result, Error)
+                got = [m for m in answers[call.caller] if m.request_id == call.request_id]
+                assert [(type(m), getattr(m, "error", None)) for m in got] == [
+                    (Error, "wamp.error.canceled")
+                ], got
             if call.caller is peer:
                 call.answered = True  # nobody is left to answer
 

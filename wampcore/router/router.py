@@ -65,6 +65,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +147,8 @@ AGENT = "wampcore"
 
 #: Reason reported in SessionLeft when the transport went away without a WAMP goodbye.
 TRANSPORT_LOST = "wamp.close.transport_lost"
+#: ABORT/SessionLeft reason when a router bug ended a peer's connection (see InternalError).
+INTERNAL_ERROR = "wampcore.error.internal_error"
 #: Router events beyond this many unread are discarded (and counted in ``events_lost``).
 MAX_PENDING_EVENTS = 100_000
 _MAX_ABORT_MESSAGE = 400
@@ -287,7 +290,14 @@ class Router:
             return
         self._dirty.pop(peer, None)
         if not p.finished:
-            self._end_session(p, LeaveCause.TRANSPORT_LOST, TRANSPORT_LOST, "connection lost")
+            self._contained(
+                p,
+                self._end_session,
+                p,
+                LeaveCause.TRANSPORT_LOST,
+                TRANSPORT_LOST,
+                "connection lost",
+            )
         p.finished = True
         p.deadline = None
         p.queue.clear()
@@ -340,9 +350,10 @@ class Router:
                 self._push(target.deadline, target)  # type: ignore[arg-type]
             elif state == "due":
                 if isinstance(target, Peer):
-                    self._on_peer_deadline(target)
+                    self._contained(target, self._on_peer_deadline, target)
                 else:
-                    target.caller.realm.dealer.timeout(target)
+                    dealer = target.caller.realm.dealer
+                    self._contained(target.caller.peer, dealer.timeout, target)
                 self._settle()
         self._settle()
 
@@ -358,7 +369,7 @@ class Router:
             if p.finished:
                 continue
             if p.session is not None:
-                self._router_goodbye(p, goodbye)
+                self._contained(p, self._router_goodbye, p, goodbye)
             else:
                 if p.tracker.state is not SessionState.CLOSED:
                     self._queue_abort(p, reason, message or "the router is shutting down")
@@ -373,7 +384,7 @@ class Router:
         session = self._sessions.get(session_id)
         if session is None:
             return False
-        self._router_goodbye(session.peer, goodbye)
+        self._contained(session.peer, self._router_goodbye, session.peer, goodbye)
         self._settle()
         return True
 
@@ -778,9 +789,21 @@ class Router:
         session_id = p.session.id if p.session is not None else None
         self._emit(InternalError(peer=p.id, session_id=session_id, message=text))
         try:
-            self._end_session(p, LeaveCause.INTERNAL_ERROR, INVALID_ARGUMENT, text)
+            p.queue.clear()
+            p.queued = 0
+            self._queue_abort(p, INTERNAL_ERROR, "internal router error")
+            self._end_session(p, LeaveCause.INTERNAL_ERROR, INTERNAL_ERROR, text)
+        except Exception:  # the session's state is suspect; the peer goes regardless
+            pass
         finally:
             self._finish(p)
+
+    def _contained(self, p: Peer, action: Callable[..., object], *args: Any) -> None:
+        """Run ``action``; a router bug in it drops ``p`` (only) instead of escaping."""
+        try:
+            action(*args)
+        except Exception as exc:
+            self._internal_error(p, exc)
 
     def _end_session(self, p: Peer, cause: LeaveCause, reason: str, message: str) -> None:
         """THE removal path: every way a session ends comes through here exactly once."""
@@ -844,7 +867,7 @@ class Router:
             p = self._doomed.popleft()
             assert p.doomed is not None
             cause, reason, message = p.doomed
-            self._abort_peer(p, cause, reason, message)
+            self._contained(p, self._abort_peer, p, cause, reason, message)
 
     # == output ===================================================================================
 
