@@ -1,25 +1,30 @@
 """Every WAMP message as a frozen, slotted dataclass, valid at birth, with its wire codec.
 
 ``from_wire(list)`` turns a decoded message list into a message object, and
-``message.to_wire()`` turns it back. Validation happens once, in the dataclass's
-``__post_init__``, so a message built by application code is held to exactly the rules a message
-from the wire is: element types, ids in [1, 2^53] (bool is never an int here), loose URIs (strict
-on request), string dict keys, the legal ERROR request types, and the types of the
-Options/Details keys WAMP (and Autobahn) define. Unknown keys are kept and ignored.
+``message.to_wire()`` turns it back. Each message type has one check function holding all of
+its rules: element types, ids in [1, 2^53] (bool is never an int here), loose URIs (strict on
+request), string dict keys, the legal ERROR request types, and the types of the Options/Details
+keys WAMP (and Autobahn) define. Unknown keys are kept and ignored.
 
-A message built by application code that breaks a rule raises ``LocalProtocolError``; a wire
-message that does raises ``RemoteProtocolError`` with reason ``wamp.error.protocol_violation``.
-The error text names the message and field, e.g. ``PUBLISH.Options.acknowledge``.
+Validation happens exactly once per message, by that one function: a message built by
+application code is checked in ``__post_init__`` and breaking a rule raises
+``LocalProtocolError``; a message from the wire is checked by its parser, which then builds the
+object without going through ``__init__`` again, and breaking a rule raises
+``RemoteProtocolError`` with reason ``wamp.error.protocol_violation``. The error text names the
+message and field, e.g. ``PUBLISH.Options.acknowledge``.
 
 Payloads: ``args``/``kwargs`` are None when absent. Empty ones are accepted on input and left
 out on output; kwargs without args go out with ``[]`` args (wamp-spec.md §1.1). Autobahn's
 payload-transparency mode puts raw bytes in place of the args list when ``enc_algo`` is set; that
 value is carried in ``payload`` (and the vectors require it).
+
+The parsers are the hot path of every peer, so they are written out per message type, with few
+function calls and no string formatting unless a check fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -80,226 +85,311 @@ class _Invalid(Exception):
     """Internal: a validation failure; turned into Local/RemoteProtocolError at the boundary."""
 
 
-# --- element checks ----------------------------------------------------------------------------
+# Parsers build message objects directly (the check already ran); frozen dataclasses only
+# refuse attribute assignment through their own __setattr__.
+_new = object.__new__
+_set = object.__setattr__
+_is_loose = _uri.is_loose
 
 
-def _check_id(value: Any, what: str) -> None:
-    if type(value) is not int or not 1 <= value <= MAX_ID:
-        raise _Invalid(f"{what} must be an id (integer in [1, 2^53]), got {value!r:.80}")
+# --- value predicates -------------------------------------------------------------------------
+# A known Options/Details key maps to a spec: either a type (the value must be exactly of that
+# type; bool is not int) or a predicate. _EXPECTED describes each spec for error messages.
 
 
-def _check_dict(value: Any, what: str) -> None:
+def _is_id(value: Any) -> bool:
+    return type(value) is int and 0 < value <= MAX_ID
+
+
+def _is_count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _is_uri(value: Any) -> bool:
+    return type(value) is str and _is_loose(value)
+
+
+def _is_str_dict(value: Any) -> bool:
     if type(value) is not dict:
-        raise _Invalid(f"{what} must be a dict, got {type(value).__name__}")
+        return False
     for key in value:
         if type(key) is not str:
+            return False
+    return True
+
+
+def _is_id_list(value: Any) -> bool:
+    if type(value) is not list:
+        return False
+    for item in value:
+        if type(item) is not int or not 0 < item <= MAX_ID:
+            return False
+    return True
+
+
+def _is_str_list(value: Any) -> bool:
+    if type(value) is not list:
+        return False
+    for item in value:
+        if type(item) is not str:
+            return False
+    return True
+
+
+def _is_dict_list(value: Any) -> bool:
+    if type(value) is not list:
+        return False
+    for item in value:
+        if not _is_str_dict(item):
+            return False
+    return True
+
+
+_EXPECTED: dict[Any, str] = {
+    bool: "a bool",
+    str: "a string",
+    _is_id: "an id (integer in [1, 2^53])",
+    _is_count: "a non-negative integer",
+    _is_uri: "a valid URI",
+    _is_str_dict: "a dict with string keys",
+    _is_id_list: "a list of ids",
+    _is_str_list: "a list of strings",
+    _is_dict_list: "a list of dicts with string keys",
+}
+
+
+def _one_of(*allowed: str | None) -> Callable[[Any], bool]:
+    strings = frozenset(a for a in allowed if a is not None)
+    none_ok = None in allowed
+
+    def check(value: Any) -> bool:
+        if value is None:
+            return none_ok
+        return type(value) is str and value in strings
+
+    _EXPECTED[check] = "one of " + ", ".join(repr(a) for a in allowed)
+    return check
+
+
+# --- known Options/Details keys ------------------------------------------------------------------
+# Only keys WAMP (or Autobahn, whose behaviour the spec's vectors follow) defines are listed;
+# anything else is ignored.
+
+_ENC: dict[str, Any] = {
+    "enc_algo": _one_of(None, "cryptobox", "mqtt", "xbr"),
+    "enc_serializer": _one_of("json", "msgpack", "cbor", "ubjson", "opaque", "flatbuffers"),
+    "enc_key": str,
+    "ppt_scheme": str,
+    "ppt_serializer": str,
+    "ppt_cipher": str,
+    "ppt_keyid": str,
+    "forward_for": _is_dict_list,
+    "transaction_hash": str,
+}
+_MATCH = _one_of("exact", "prefix", "wildcard")
+
+_HELLO_DETAILS: dict[str, Any] = {
+    "roles": _is_str_dict,
+    "agent": str,
+    "authmethods": _is_str_list,
+    "authid": str,
+    "authrole": str,
+    "authextra": _is_str_dict,
+}
+_WELCOME_DETAILS: dict[str, Any] = {
+    "roles": _is_str_dict,
+    "agent": str,
+    "authid": str,
+    "authrole": str,
+    "authmethod": str,
+    "authprovider": str,
+    "authextra": _is_str_dict,
+}
+_CLOSE_DETAILS: dict[str, Any] = {"message": str}
+_PUBLISH_OPTIONS: dict[str, Any] = {
+    "acknowledge": bool,
+    "exclude_me": bool,
+    "exclude": _is_id_list,
+    "exclude_authid": _is_str_list,
+    "exclude_authrole": _is_str_list,
+    "eligible": _is_id_list,
+    "eligible_authid": _is_str_list,
+    "eligible_authrole": _is_str_list,
+    "disclose_me": bool,
+    "retain": bool,
+    "rkey": str,
+    **_ENC,
+}
+_SUBSCRIBE_OPTIONS: dict[str, Any] = {
+    "match": _MATCH,
+    "get_retained": bool,
+    "nkey": str,
+    "forward_for": _is_dict_list,
+}
+_EVENT_DETAILS: dict[str, Any] = {
+    "publisher": _is_id,
+    "publisher_authid": str,
+    "publisher_authrole": str,
+    "trustlevel": _is_count,
+    "topic": _is_uri,
+    "retained": bool,
+    "x_acknowledged_delivery": bool,
+    **_ENC,
+}
+_CALL_OPTIONS: dict[str, Any] = {
+    "receive_progress": bool,
+    "progress": bool,
+    "timeout": _is_count,
+    "disclose_me": bool,
+    "runmode": str,
+    "rkey": str,
+    "caller": _is_id,
+    "caller_authid": str,
+    "caller_authrole": str,
+    **_ENC,
+}
+_CANCEL_OPTIONS: dict[str, Any] = {"mode": _one_of("skip", "kill", "killnowait")}
+_INTERRUPT_OPTIONS: dict[str, Any] = {
+    "mode": _one_of("skip", "kill", "killnowait"),
+    "reason": str,
+}
+_REGISTER_OPTIONS: dict[str, Any] = {
+    "match": _MATCH,
+    "invoke": _one_of("single", "roundrobin", "random", "first", "last"),
+    "disclose_caller": bool,
+    "forward_timeout": bool,
+    "concurrency": _is_count,
+    "force_reregister": bool,
+    "forward_for": _is_dict_list,
+}
+_INVOCATION_DETAILS: dict[str, Any] = {
+    "caller": _is_id,
+    "caller_authid": str,
+    "caller_authrole": str,
+    "procedure": _is_uri,
+    "receive_progress": bool,
+    "progress": bool,
+    "trustlevel": _is_count,
+    "timeout": _is_count,
+    **_ENC,
+}
+_RESULT_DETAILS: dict[str, Any] = {
+    "progress": bool,
+    "callee": _is_id,
+    "callee_authid": str,
+    "callee_authrole": str,
+    **_ENC,
+}
+_ERROR_DETAILS: dict[str, Any] = {
+    "callee": _is_id,
+    "callee_authid": str,
+    "callee_authrole": str,
+    **_ENC,
+}
+_REVOCATION_DETAILS: dict[str, Any] = {
+    "reason": str,
+    "subscription": _is_id,
+    "registration": _is_id,
+}
+
+
+# --- shared checks (each raises _Invalid naming the field) ---------------------------------------
+
+
+def _known(value: Any, known: dict[str, Any], what: str) -> None:
+    """A dict with string keys whose known keys hold values of the right type."""
+    if type(value) is not dict:
+        raise _Invalid(f"{what} must be a dict, got {type(value).__name__}")
+    for key, item in value.items():
+        if type(key) is not str:
             raise _Invalid(f"{what} keys must be strings, got {key!r:.80}")
+        spec = known.get(key)
+        if spec is not None and type(item) is not spec and (type(spec) is type or not spec(item)):
+            expected = _EXPECTED.get(spec, "of another type")
+            raise _Invalid(f"{what}.{key} must be {expected}, got {item!r:.80}")
 
 
-def _check_str(value: Any, what: str) -> None:
+def _not_id(what: str, value: Any) -> _Invalid:
+    return _Invalid(f"{what} must be an id (integer in [1, 2^53]), got {value!r:.80}")
+
+
+def _not_uri(what: str, value: Any) -> _Invalid:
     if type(value) is not str:
-        raise _Invalid(f"{what} must be a string, got {type(value).__name__}")
+        return _Invalid(f"{what} must be a URI string, got {type(value).__name__}")
+    return _Invalid(f"{what} is not a valid URI: {value!r:.200}")
 
 
-def _check_uri(value: Any, what: str, *, allow_empty: bool = False) -> None:
-    if type(value) is not str:
-        raise _Invalid(f"{what} must be a URI string, got {type(value).__name__}")
-    if not _uri.is_valid(value, allow_empty=allow_empty):
-        raise _Invalid(f"{what} is not a valid URI: {value!r:.200}")
+def _not_str(what: str, value: Any) -> _Invalid:
+    return _Invalid(f"{what} must be a string, got {type(value).__name__}")
 
 
-def _check_payload(msg: Any, name: str, container: str) -> None:
-    args, kwargs, payload = msg.args, msg.kwargs, msg.payload
+def _arity(name: str, expected: str, n: int) -> _Invalid:
+    return _Invalid(f"{name} must have {expected} elements, got {n}")
+
+
+def _payload(args: Any, kwargs: Any, payload: Any, container: Any, name: str, cname: str) -> None:
+    """The application payload rules; ``container`` is the (already checked) Options/Details."""
     if payload is not None:
         if type(payload) is not bytes and type(payload) is not str:
             raise _Invalid(f"{name} payload must be bytes, got {type(payload).__name__}")
         if args is not None or kwargs is not None:
             raise _Invalid(f"{name} carries both a transparent payload and args/kwargs")
-        if getattr(msg, container).get("enc_algo") is None:
-            raise _Invalid(f"{name} transparent payload requires {container}.enc_algo")
+        if container.get("enc_algo") is None:
+            raise _Invalid(f"{name} transparent payload requires {cname}.enc_algo")
         return
     if args is not None and type(args) is not list:
         raise _Invalid(f"{name}.Arguments must be a list, got {type(args).__name__}")
     if kwargs is not None:
-        _check_dict(kwargs, f"{name}.ArgumentsKw")
+        if type(kwargs) is not dict:
+            raise _Invalid(f"{name}.ArgumentsKw must be a dict, got {type(kwargs).__name__}")
+        for key in kwargs:
+            if type(key) is not str:
+                raise _Invalid(f"{name}.ArgumentsKw keys must be strings, got {key!r:.80}")
 
 
-# --- known Options/Details keys ------------------------------------------------------------------
-# A checker takes (value, "MSG.Options.key") and raises _Invalid. Only keys WAMP (or Autobahn,
-# whose behaviour the spec's vectors follow) defines are listed; anything else is ignored.
+def _tail(wire: list[Any], n: int, start: int, name: str) -> tuple[Any, Any, Any]:
+    """args, kwargs, payload from ``wire[start:]`` (``start < n <= start + 2``).
 
-_Checker = Callable[[Any, str], None]
-
-
-def _bool(value: Any, what: str) -> None:
-    if type(value) is not bool:
-        raise _Invalid(f"{what} must be a bool, got {value!r:.80}")
-
-
-def _int(value: Any, what: str) -> None:
-    if type(value) is not int or value < 0:
-        raise _Invalid(f"{what} must be a non-negative integer, got {value!r:.80}")
-
-
-def _id_list(value: Any, what: str) -> None:
-    if type(value) is not list:
-        raise _Invalid(f"{what} must be a list of ids, got {type(value).__name__}")
-    for item in value:
-        _check_id(item, f"{what} item")
+    Only {} and [] may stand for "absent": anything else of the wrong type is rejected here,
+    before an empty value is normalised to None.
+    """
+    args = wire[start]
+    if n == start + 1:
+        if type(args) is list:
+            return (args or None), None, None
+        if type(args) is bytes or type(args) is str:
+            return None, None, args  # transparent payload; the check verifies enc_algo
+        raise _Invalid(f"{name}.Arguments must be a list, got {type(args).__name__}")
+    kwargs = wire[start + 1]
+    if type(args) is not list:
+        raise _Invalid(f"{name}.Arguments must be a list, got {type(args).__name__}")
+    if type(kwargs) is not dict:
+        raise _Invalid(f"{name}.ArgumentsKw must be a dict, got {type(kwargs).__name__}")
+    return (args or None), (kwargs or None), None
 
 
-def _str_list(value: Any, what: str) -> None:
-    if type(value) is not list:
-        raise _Invalid(f"{what} must be a list of strings, got {type(value).__name__}")
-    for item in value:
-        if type(item) is not str:
-            raise _Invalid(f"{what} items must be strings, got {item!r:.80}")
+def _with_payload(out: list[Any], args: Any, kwargs: Any, payload: Any) -> list[Any]:
+    if kwargs:
+        out.append(args or [])
+        out.append(kwargs)
+    elif args:
+        out.append(args)
+    elif payload is not None:
+        out.append(payload)
+    return out
 
 
-def _dict_list(value: Any, what: str) -> None:
-    if type(value) is not list:
-        raise _Invalid(f"{what} must be a list of dicts, got {type(value).__name__}")
-    for item in value:
-        _check_dict(item, f"{what} item")
+def _pattern_allows_empty(options: Any) -> bool:
+    return type(options) is dict and options.get("match") in ("prefix", "wildcard")
 
 
-def _uri_value(value: Any, what: str) -> None:
-    _check_uri(value, what)
-
-
-def _one_of(*allowed: str | None) -> _Checker:
-    def check(value: Any, what: str) -> None:
-        if value not in allowed or (value is not None and type(value) is not str):
-            shown = ", ".join(repr(a) for a in allowed)
-            raise _Invalid(f"{what} must be one of {shown}, got {value!r:.80}")
-
-    return check
-
-
-_ENC = {
-    "enc_algo": _one_of(None, "cryptobox", "mqtt", "xbr"),
-    "enc_serializer": _one_of("json", "msgpack", "cbor", "ubjson", "opaque", "flatbuffers"),
-    "enc_key": _check_str,
-    "ppt_scheme": _check_str,
-    "ppt_serializer": _check_str,
-    "ppt_cipher": _check_str,
-    "ppt_keyid": _check_str,
-    "forward_for": _dict_list,
-    "transaction_hash": _check_str,
-}
-_MATCH = _one_of("exact", "prefix", "wildcard")
-
-_HELLO_DETAILS: dict[str, _Checker] = {
-    "roles": _check_dict,
-    "agent": _check_str,
-    "authmethods": _str_list,
-    "authid": _check_str,
-    "authrole": _check_str,
-    "authextra": _check_dict,
-}
-_WELCOME_DETAILS: dict[str, _Checker] = {
-    "roles": _check_dict,
-    "agent": _check_str,
-    "authid": _check_str,
-    "authrole": _check_str,
-    "authmethod": _check_str,
-    "authprovider": _check_str,
-    "authextra": _check_dict,
-}
-_CLOSE_DETAILS: dict[str, _Checker] = {"message": _check_str}
-_PUBLISH_OPTIONS: dict[str, _Checker] = {
-    "acknowledge": _bool,
-    "exclude_me": _bool,
-    "exclude": _id_list,
-    "exclude_authid": _str_list,
-    "exclude_authrole": _str_list,
-    "eligible": _id_list,
-    "eligible_authid": _str_list,
-    "eligible_authrole": _str_list,
-    "disclose_me": _bool,
-    "retain": _bool,
-    "rkey": _check_str,
-    **_ENC,
-}
-_SUBSCRIBE_OPTIONS: dict[str, _Checker] = {
-    "match": _MATCH,
-    "get_retained": _bool,
-    "nkey": _check_str,
-    "forward_for": _dict_list,
-}
-_EVENT_DETAILS: dict[str, _Checker] = {
-    "publisher": _check_id,
-    "publisher_authid": _check_str,
-    "publisher_authrole": _check_str,
-    "trustlevel": _int,
-    "topic": _uri_value,
-    "retained": _bool,
-    "x_acknowledged_delivery": _bool,
-    **_ENC,
-}
-_CALL_OPTIONS: dict[str, _Checker] = {
-    "receive_progress": _bool,
-    "progress": _bool,
-    "timeout": _int,
-    "disclose_me": _bool,
-    "runmode": _check_str,
-    "rkey": _check_str,
-    "caller": _check_id,
-    "caller_authid": _check_str,
-    "caller_authrole": _check_str,
-    **_ENC,
-}
-_CANCEL_OPTIONS: dict[str, _Checker] = {"mode": _one_of("skip", "kill", "killnowait")}
-_INTERRUPT_OPTIONS: dict[str, _Checker] = {
-    "mode": _one_of("skip", "kill", "killnowait"),
-    "reason": _check_str,
-}
-_REGISTER_OPTIONS: dict[str, _Checker] = {
-    "match": _MATCH,
-    "invoke": _one_of("single", "roundrobin", "random", "first", "last"),
-    "disclose_caller": _bool,
-    "forward_timeout": _bool,
-    "concurrency": _int,
-    "force_reregister": _bool,
-    "forward_for": _dict_list,
-}
-_INVOCATION_DETAILS: dict[str, _Checker] = {
-    "caller": _check_id,
-    "caller_authid": _check_str,
-    "caller_authrole": _check_str,
-    "procedure": _uri_value,
-    "receive_progress": _bool,
-    "progress": _bool,
-    "trustlevel": _int,
-    "timeout": _int,
-    **_ENC,
-}
-_RESULT_DETAILS: dict[str, _Checker] = {
-    "progress": _bool,
-    "callee": _check_id,
-    "callee_authid": _check_str,
-    "callee_authrole": _check_str,
-    **_ENC,
-}
-_ERROR_DETAILS: dict[str, _Checker] = {
-    "callee": _check_id,
-    "callee_authid": _check_str,
-    "callee_authrole": _check_str,
-    **_ENC,
-}
-_REVOCATION_DETAILS: dict[str, _Checker] = {
-    "reason": _check_str,
-    "subscription": _check_id,
-    "registration": _check_id,
-}
-
-
-def _check_known(value: Any, what: str, known: Mapping[str, _Checker]) -> None:
-    _check_dict(value, what)
-    for key, item in value.items():
-        checker = known.get(key)
-        if checker is not None:
-            checker(item, f"{what}.{key}")
+def _roles(details: dict[str, Any], name: str, required: str) -> None:
+    roles = details.get("roles")
+    if not roles:
+        raise _Invalid(f"{name}.Details.roles is required and must announce {required}")
+    for role, spec in roles.items():
+        if type(spec) is not dict:
+            raise _Invalid(f"{name}.Details.roles.{role} must be a dict")
 
 
 # --- the message classes ---------------------------------------------------------------------
@@ -330,46 +420,8 @@ class Message:
         """The message as a list, ready for a serializer."""
         raise NotImplementedError
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        raise NotImplementedError
 
-
-def _append_payload(out: list[Any], args: Any, kwargs: Any, payload: Any) -> list[Any]:
-    if payload is not None:
-        out.append(payload)
-    elif kwargs:
-        out.append(args or [])
-        out.append(kwargs)
-    elif args:
-        out.append(args)
-    return out
-
-
-def _arity(wire: list[Any], name: str, low: int, high: int) -> None:
-    n = len(wire)
-    if not low <= n <= high:
-        expected = str(low) if low == high else f"{low} to {high}"
-        raise _Invalid(f"{name} must have {expected} elements, got {n}")
-
-
-def _payload_fields(wire: list[Any], start: int, name: str) -> tuple[Any, Any, Any]:
-    """args, kwargs, payload from the trailing elements of a wire message."""
-    n = len(wire)
-    if n <= start:
-        return None, None, None
-    args = wire[start]
-    if type(args) is not list:
-        if n == start + 1 and (type(args) is bytes or type(args) is str):
-            return None, None, args  # transparent payload; _check_payload verifies enc_algo
-        raise _Invalid(f"{name}.Arguments must be a list, got {type(args).__name__}")
-    kwargs = None
-    if n > start + 1:
-        kwargs = wire[start + 1]
-        if type(kwargs) is not dict:
-            # Checked here, before an empty value is normalised away: only {} may be empty.
-            raise _Invalid(f"{name}.ArgumentsKw must be a dict, got {type(kwargs).__name__}")
-    return (args or None), (kwargs or None), None
+# HELLO --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -383,14 +435,7 @@ class Hello(Message):
     details: dict[str, Any]
 
     def _validate(self) -> None:
-        _check_uri(self.realm, "HELLO.Realm")
-        _check_known(self.details, "HELLO.Details", _HELLO_DETAILS)
-        roles = self.details.get("roles")
-        if not roles:
-            raise _Invalid("HELLO.Details.roles is required and must announce at least one role")
-        for role, spec in roles.items():
-            if type(spec) is not dict:
-                raise _Invalid(f"HELLO.Details.roles.{role} must be a dict")
+        _check_hello(self.realm, self.details)
 
     @property
     def roles(self) -> dict[str, Any]:
@@ -399,10 +444,26 @@ class Hello(Message):
     def to_wire(self) -> list[Any]:
         return [HELLO, self.realm, self.details]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "HELLO", 3, 3)
-        return cls(realm=wire[1], details=wire[2])
+
+def _check_hello(realm: Any, details: Any) -> None:
+    if type(realm) is not str or not _is_loose(realm):
+        raise _not_uri("HELLO.Realm", realm)
+    _known(details, _HELLO_DETAILS, "HELLO.Details")
+    _roles(details, "HELLO", "at least one role")
+
+
+def _parse_hello(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("HELLO", "3", len(w))
+    realm, details = w[1], w[2]
+    _check_hello(realm, details)
+    msg = _new(Hello)
+    _set(msg, "realm", realm)
+    _set(msg, "details", details)
+    return msg
+
+
+# WELCOME ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -415,14 +476,7 @@ class Welcome(Message):
     details: dict[str, Any]
 
     def _validate(self) -> None:
-        _check_id(self.session_id, "WELCOME.Session")
-        _check_known(self.details, "WELCOME.Details", _WELCOME_DETAILS)
-        roles = self.details.get("roles")
-        if not roles:
-            raise _Invalid("WELCOME.Details.roles is required and must announce a router role")
-        for role, spec in roles.items():
-            if type(spec) is not dict:
-                raise _Invalid(f"WELCOME.Details.roles.{role} must be a dict")
+        _check_welcome(self.session_id, self.details)
 
     @property
     def roles(self) -> dict[str, Any]:
@@ -431,10 +485,26 @@ class Welcome(Message):
     def to_wire(self) -> list[Any]:
         return [WELCOME, self.session_id, self.details]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "WELCOME", 3, 3)
-        return cls(session_id=wire[1], details=wire[2])
+
+def _check_welcome(session_id: Any, details: Any) -> None:
+    if type(session_id) is not int or not 0 < session_id <= MAX_ID:
+        raise _not_id("WELCOME.Session", session_id)
+    _known(details, _WELCOME_DETAILS, "WELCOME.Details")
+    _roles(details, "WELCOME", "a router role")
+
+
+def _parse_welcome(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("WELCOME", "3", len(w))
+    session_id, details = w[1], w[2]
+    _check_welcome(session_id, details)
+    msg = _new(Welcome)
+    _set(msg, "session_id", session_id)
+    _set(msg, "details", details)
+    return msg
+
+
+# ABORT --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -451,20 +521,43 @@ class Abort(Message):
     payload: None = None
 
     def _validate(self) -> None:
-        _check_known(self.details, "ABORT.Details", _CLOSE_DETAILS)
-        _check_uri(self.reason, "ABORT.Reason")
-        _check_payload(self, "ABORT", "details")
+        _check_abort(self.details, self.reason, self.args, self.kwargs, self.payload)
 
     def to_wire(self) -> list[Any]:
-        return _append_payload([ABORT, self.details, self.reason], self.args, self.kwargs, None)
+        return _with_payload([ABORT, self.details, self.reason], self.args, self.kwargs, None)
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "ABORT", 3, 5)
-        args, kwargs, payload = _payload_fields(wire, 3, "ABORT")
-        if payload is not None:
-            raise _Invalid("ABORT.Arguments must be a list")
-        return cls(details=wire[1], reason=wire[2], args=args, kwargs=kwargs)
+
+def _check_abort(details: Any, reason: Any, args: Any, kwargs: Any, payload: Any) -> None:
+    if details or type(details) is not dict:
+        _known(details, _CLOSE_DETAILS, "ABORT.Details")
+    if type(reason) is not str or not _is_loose(reason):
+        raise _not_uri("ABORT.Reason", reason)
+    if payload is not None:
+        raise _Invalid("ABORT.Arguments must be a list")
+    if args is not None or kwargs is not None:
+        _payload(args, kwargs, None, details, "ABORT", "details")
+
+
+def _parse_abort(w: list[Any]) -> Message:
+    n = len(w)
+    if n == 3:
+        args = kwargs = payload = None
+    elif 3 < n <= 5:
+        args, kwargs, payload = _tail(w, n, 3, "ABORT")
+    else:
+        raise _arity("ABORT", "3 to 5", n)
+    details, reason = w[1], w[2]
+    _check_abort(details, reason, args, kwargs, payload)
+    msg = _new(Abort)
+    _set(msg, "details", details)
+    _set(msg, "reason", reason)
+    _set(msg, "args", args)
+    _set(msg, "kwargs", kwargs)
+    _set(msg, "payload", None)
+    return msg
+
+
+# CHALLENGE / AUTHENTICATE ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -477,16 +570,27 @@ class Challenge(Message):
     extra: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
-        _check_str(self.method, "CHALLENGE.AuthMethod")
-        _check_dict(self.extra, "CHALLENGE.Extra")
+        _check_challenge(self.method, self.extra)
 
     def to_wire(self) -> list[Any]:
         return [CHALLENGE, self.method, self.extra]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "CHALLENGE", 3, 3)
-        return cls(method=wire[1], extra=wire[2])
+
+def _check_challenge(method: Any, extra: Any) -> None:
+    if type(method) is not str:
+        raise _not_str("CHALLENGE.AuthMethod", method)
+    _known(extra, {}, "CHALLENGE.Extra")
+
+
+def _parse_challenge(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("CHALLENGE", "3", len(w))
+    method, extra = w[1], w[2]
+    _check_challenge(method, extra)
+    msg = _new(Challenge)
+    _set(msg, "method", method)
+    _set(msg, "extra", extra)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -499,16 +603,30 @@ class Authenticate(Message):
     extra: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
-        _check_str(self.signature, "AUTHENTICATE.Signature")
-        _check_dict(self.extra, "AUTHENTICATE.Extra")
+        _check_authenticate(self.signature, self.extra)
 
     def to_wire(self) -> list[Any]:
         return [AUTHENTICATE, self.signature, self.extra]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "AUTHENTICATE", 3, 3)
-        return cls(signature=wire[1], extra=wire[2])
+
+def _check_authenticate(signature: Any, extra: Any) -> None:
+    if type(signature) is not str:
+        raise _not_str("AUTHENTICATE.Signature", signature)
+    _known(extra, {}, "AUTHENTICATE.Extra")
+
+
+def _parse_authenticate(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("AUTHENTICATE", "3", len(w))
+    signature, extra = w[1], w[2]
+    _check_authenticate(signature, extra)
+    msg = _new(Authenticate)
+    _set(msg, "signature", signature)
+    _set(msg, "extra", extra)
+    return msg
+
+
+# GOODBYE ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -522,16 +640,31 @@ class Goodbye(Message):
     reason: str
 
     def _validate(self) -> None:
-        _check_known(self.details, "GOODBYE.Details", _CLOSE_DETAILS)
-        _check_uri(self.reason, "GOODBYE.Reason")
+        _check_goodbye(self.details, self.reason)
 
     def to_wire(self) -> list[Any]:
         return [GOODBYE, self.details, self.reason]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "GOODBYE", 3, 3)
-        return cls(details=wire[1], reason=wire[2])
+
+def _check_goodbye(details: Any, reason: Any) -> None:
+    if details or type(details) is not dict:
+        _known(details, _CLOSE_DETAILS, "GOODBYE.Details")
+    if type(reason) is not str or not _is_loose(reason):
+        raise _not_uri("GOODBYE.Reason", reason)
+
+
+def _parse_goodbye(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("GOODBYE", "3", len(w))
+    details, reason = w[1], w[2]
+    _check_goodbye(details, reason)
+    msg = _new(Goodbye)
+    _set(msg, "details", details)
+    _set(msg, "reason", reason)
+    return msg
+
+
+# ERROR --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -550,30 +683,64 @@ class Error(Message):
     payload: bytes | str | None = None
 
     def _validate(self) -> None:
-        if type(self.request_type) is not int or self.request_type not in ERROR_REQUEST_TYPES:
-            raise _Invalid(f"ERROR.REQUEST.Type {self.request_type!r:.40} is not a legal type")
-        _check_id(self.request_id, "ERROR.REQUEST.Request")
-        _check_known(self.details, "ERROR.Details", _ERROR_DETAILS)
-        _check_uri(self.error, "ERROR.Error")
-        _check_payload(self, "ERROR", "details")
+        _check_error(
+            self.request_type,
+            self.request_id,
+            self.details,
+            self.error,
+            self.args,
+            self.kwargs,
+            self.payload,
+        )
 
     def to_wire(self) -> list[Any]:
         out = [ERROR, self.request_type, self.request_id, self.details, self.error]
-        return _append_payload(out, self.args, self.kwargs, self.payload)
+        return _with_payload(out, self.args, self.kwargs, self.payload)
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "ERROR", 5, 7)
-        args, kwargs, payload = _payload_fields(wire, 5, "ERROR")
-        return cls(
-            request_type=wire[1],
-            request_id=wire[2],
-            details=wire[3],
-            error=wire[4],
-            args=args,
-            kwargs=kwargs,
-            payload=payload,
-        )
+
+def _check_error(
+    request_type: Any,
+    request_id: Any,
+    details: Any,
+    error: Any,
+    args: Any,
+    kwargs: Any,
+    payload: Any,
+) -> None:
+    if type(request_type) is not int or request_type not in ERROR_REQUEST_TYPES:
+        raise _Invalid(f"ERROR.REQUEST.Type {request_type!r:.40} is not a legal type")
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("ERROR.REQUEST.Request", request_id)
+    if details or type(details) is not dict:
+        _known(details, _ERROR_DETAILS, "ERROR.Details")
+    if type(error) is not str or not _is_loose(error):
+        raise _not_uri("ERROR.Error", error)
+    if args is not None or kwargs is not None or payload is not None:
+        _payload(args, kwargs, payload, details, "ERROR", "details")
+
+
+def _parse_error(w: list[Any]) -> Message:
+    n = len(w)
+    if n == 5:
+        args = kwargs = payload = None
+    elif 5 < n <= 7:
+        args, kwargs, payload = _tail(w, n, 5, "ERROR")
+    else:
+        raise _arity("ERROR", "5 to 7", n)
+    request_type, request_id, details, error = w[1], w[2], w[3], w[4]
+    _check_error(request_type, request_id, details, error, args, kwargs, payload)
+    msg = _new(Error)
+    _set(msg, "request_type", request_type)
+    _set(msg, "request_id", request_id)
+    _set(msg, "details", details)
+    _set(msg, "error", error)
+    _set(msg, "args", args)
+    _set(msg, "kwargs", kwargs)
+    _set(msg, "payload", payload)
+    return msg
+
+
+# PUBLISH / PUBLISHED --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -591,27 +758,46 @@ class Publish(Message):
     payload: bytes | str | None = None
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "PUBLISH.Request")
-        _check_known(self.options, "PUBLISH.Options", _PUBLISH_OPTIONS)
-        _check_uri(self.topic, "PUBLISH.Topic")
-        _check_payload(self, "PUBLISH", "options")
+        _check_publish(
+            self.request_id, self.options, self.topic, self.args, self.kwargs, self.payload
+        )
 
     def to_wire(self) -> list[Any]:
         out = [PUBLISH, self.request_id, self.options, self.topic]
-        return _append_payload(out, self.args, self.kwargs, self.payload)
+        return _with_payload(out, self.args, self.kwargs, self.payload)
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "PUBLISH", 4, 6)
-        args, kwargs, payload = _payload_fields(wire, 4, "PUBLISH")
-        return cls(
-            request_id=wire[1],
-            options=wire[2],
-            topic=wire[3],
-            args=args,
-            kwargs=kwargs,
-            payload=payload,
-        )
+
+def _check_publish(
+    request_id: Any, options: Any, topic: Any, args: Any, kwargs: Any, payload: Any
+) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("PUBLISH.Request", request_id)
+    if options or type(options) is not dict:
+        _known(options, _PUBLISH_OPTIONS, "PUBLISH.Options")
+    if type(topic) is not str or not _is_loose(topic):
+        raise _not_uri("PUBLISH.Topic", topic)
+    if args is not None or kwargs is not None or payload is not None:
+        _payload(args, kwargs, payload, options, "PUBLISH", "options")
+
+
+def _parse_publish(w: list[Any]) -> Message:
+    n = len(w)
+    if n == 4:
+        args = kwargs = payload = None
+    elif 4 < n <= 6:
+        args, kwargs, payload = _tail(w, n, 4, "PUBLISH")
+    else:
+        raise _arity("PUBLISH", "4 to 6", n)
+    request_id, options, topic = w[1], w[2], w[3]
+    _check_publish(request_id, options, topic, args, kwargs, payload)
+    msg = _new(Publish)
+    _set(msg, "request_id", request_id)
+    _set(msg, "options", options)
+    _set(msg, "topic", topic)
+    _set(msg, "args", args)
+    _set(msg, "kwargs", kwargs)
+    _set(msg, "payload", payload)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -624,20 +810,31 @@ class Published(Message):
     publication_id: int
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "PUBLISHED.PUBLISH.Request")
-        _check_id(self.publication_id, "PUBLISHED.Publication")
+        _check_published(self.request_id, self.publication_id)
 
     def to_wire(self) -> list[Any]:
         return [PUBLISHED, self.request_id, self.publication_id]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "PUBLISHED", 3, 3)
-        return cls(request_id=wire[1], publication_id=wire[2])
+
+def _check_published(request_id: Any, publication_id: Any) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("PUBLISHED.PUBLISH.Request", request_id)
+    if type(publication_id) is not int or not 0 < publication_id <= MAX_ID:
+        raise _not_id("PUBLISHED.Publication", publication_id)
 
 
-def _pattern_allows_empty(options: Any) -> bool:
-    return type(options) is dict and options.get("match") in ("prefix", "wildcard")
+def _parse_published(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("PUBLISHED", "3", len(w))
+    request_id, publication_id = w[1], w[2]
+    _check_published(request_id, publication_id)
+    msg = _new(Published)
+    _set(msg, "request_id", request_id)
+    _set(msg, "publication_id", publication_id)
+    return msg
+
+
+# SUBSCRIBE / SUBSCRIBED / UNSUBSCRIBE / UNSUBSCRIBED ---------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -652,9 +849,7 @@ class Subscribe(Message):
     topic: str
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "SUBSCRIBE.Request")
-        _check_known(self.options, "SUBSCRIBE.Options", _SUBSCRIBE_OPTIONS)
-        _check_uri(self.topic, "SUBSCRIBE.Topic", allow_empty=_pattern_allows_empty(self.options))
+        _check_subscribe(self.request_id, self.options, self.topic)
 
     @property
     def match(self) -> str:
@@ -663,10 +858,39 @@ class Subscribe(Message):
     def to_wire(self) -> list[Any]:
         return [SUBSCRIBE, self.request_id, self.options, self.topic]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "SUBSCRIBE", 4, 4)
-        return cls(request_id=wire[1], options=wire[2], topic=wire[3])
+
+def _check_topic_pattern(value: Any, options: dict[str, Any], what: str) -> None:
+    """A URI; with match=prefix|wildcard, empty components are allowed (wildcards)."""
+    if type(value) is str and _is_loose(value):
+        return
+    if (
+        type(value) is str
+        and _pattern_allows_empty(options)
+        and _uri.is_valid(value, allow_empty=True)
+    ):
+        return
+    raise _not_uri(what, value)
+
+
+def _check_subscribe(request_id: Any, options: Any, topic: Any) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("SUBSCRIBE.Request", request_id)
+    if options or type(options) is not dict:
+        _known(options, _SUBSCRIBE_OPTIONS, "SUBSCRIBE.Options")
+    if type(topic) is not str or not _is_loose(topic):
+        _check_topic_pattern(topic, options, "SUBSCRIBE.Topic")
+
+
+def _parse_subscribe(w: list[Any]) -> Message:
+    if len(w) != 4:
+        raise _arity("SUBSCRIBE", "4", len(w))
+    request_id, options, topic = w[1], w[2], w[3]
+    _check_subscribe(request_id, options, topic)
+    msg = _new(Subscribe)
+    _set(msg, "request_id", request_id)
+    _set(msg, "options", options)
+    _set(msg, "topic", topic)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -679,16 +903,28 @@ class Subscribed(Message):
     subscription_id: int
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "SUBSCRIBED.SUBSCRIBE.Request")
-        _check_id(self.subscription_id, "SUBSCRIBED.Subscription")
+        _check_subscribed(self.request_id, self.subscription_id)
 
     def to_wire(self) -> list[Any]:
         return [SUBSCRIBED, self.request_id, self.subscription_id]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "SUBSCRIBED", 3, 3)
-        return cls(request_id=wire[1], subscription_id=wire[2])
+
+def _check_subscribed(request_id: Any, subscription_id: Any) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("SUBSCRIBED.SUBSCRIBE.Request", request_id)
+    if type(subscription_id) is not int or not 0 < subscription_id <= MAX_ID:
+        raise _not_id("SUBSCRIBED.Subscription", subscription_id)
+
+
+def _parse_subscribed(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("SUBSCRIBED", "3", len(w))
+    request_id, subscription_id = w[1], w[2]
+    _check_subscribed(request_id, subscription_id)
+    msg = _new(Subscribed)
+    _set(msg, "request_id", request_id)
+    _set(msg, "subscription_id", subscription_id)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -701,27 +937,56 @@ class Unsubscribe(Message):
     subscription_id: int
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "UNSUBSCRIBE.Request")
-        _check_id(self.subscription_id, "UNSUBSCRIBE.SUBSCRIBED.Subscription")
+        _check_unsubscribe(self.request_id, self.subscription_id)
 
     def to_wire(self) -> list[Any]:
         return [UNSUBSCRIBE, self.request_id, self.subscription_id]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "UNSUBSCRIBE", 3, 3)
-        return cls(request_id=wire[1], subscription_id=wire[2])
+
+def _check_unsubscribe(request_id: Any, subscription_id: Any) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("UNSUBSCRIBE.Request", request_id)
+    if type(subscription_id) is not int or not 0 < subscription_id <= MAX_ID:
+        raise _not_id("UNSUBSCRIBE.SUBSCRIBED.Subscription", subscription_id)
 
 
-def _check_revocable(msg: Any, name: str, key: str) -> None:
+def _parse_unsubscribe(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("UNSUBSCRIBE", "3", len(w))
+    request_id, subscription_id = w[1], w[2]
+    _check_unsubscribe(request_id, subscription_id)
+    msg = _new(Unsubscribe)
+    _set(msg, "request_id", request_id)
+    _set(msg, "subscription_id", subscription_id)
+    return msg
+
+
+def _check_revocable(request_id: Any, details: Any, name: str, key: str) -> None:
     """UNSUBSCRIBED/UNREGISTERED: request id, or 0 with Details.<key> (the revocation form)."""
-    if msg.request_id == 0 and type(msg.request_id) is int:
-        _check_known(msg.details, f"{name}.Details", _REVOCATION_DETAILS)
-        if key not in msg.details:
+    if request_id == 0 and type(request_id) is int:
+        _known(details, _REVOCATION_DETAILS, f"{name}.Details")
+        if key not in details:
             raise _Invalid(f"{name} revocation (request 0) requires Details.{key}")
         return
-    _check_id(msg.request_id, f"{name}.Request")
-    _check_known(msg.details, f"{name}.Details", _REVOCATION_DETAILS)
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id(f"{name}.Request", request_id)
+    if details or type(details) is not dict:
+        _known(details, _REVOCATION_DETAILS, f"{name}.Details")
+
+
+def _parse_revocable(w: list[Any], cls: type[Message], name: str, key: str) -> Message:
+    n = len(w)
+    if n == 2:
+        request_id, details = w[1], {}
+    elif n == 3:
+        request_id, details = w[1], w[2]
+    else:
+        raise _arity(name, "2 to 3", n)
+    _check_revocable(request_id, details, name, key)
+    msg = _new(cls)
+    _set(msg, "request_id", request_id)
+    _set(msg, "details", details)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -734,7 +999,7 @@ class Unsubscribed(Message):
     details: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
-        _check_revocable(self, "UNSUBSCRIBED", "subscription")
+        _check_revocable(self.request_id, self.details, "UNSUBSCRIBED", "subscription")
 
     @property
     def is_revocation(self) -> bool:
@@ -745,12 +1010,12 @@ class Unsubscribed(Message):
             return [UNSUBSCRIBED, self.request_id, self.details]
         return [UNSUBSCRIBED, self.request_id]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "UNSUBSCRIBED", 2, 3)
-        if len(wire) == 2 and wire[1] == 0:
-            raise _Invalid("UNSUBSCRIBED revocation (request 0) requires Details.subscription")
-        return cls(request_id=wire[1], details=wire[2] if len(wire) == 3 else {})
+
+def _parse_unsubscribed(w: list[Any]) -> Message:
+    return _parse_revocable(w, Unsubscribed, "UNSUBSCRIBED", "subscription")
+
+
+# EVENT / EVENT_RECEIVED -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -767,27 +1032,51 @@ class Event(Message):
     payload: bytes | str | None = None
 
     def _validate(self) -> None:
-        _check_id(self.subscription_id, "EVENT.SUBSCRIBED.Subscription")
-        _check_id(self.publication_id, "EVENT.PUBLISHED.Publication")
-        _check_known(self.details, "EVENT.Details", _EVENT_DETAILS)
-        _check_payload(self, "EVENT", "details")
+        _check_event(
+            self.subscription_id,
+            self.publication_id,
+            self.details,
+            self.args,
+            self.kwargs,
+            self.payload,
+        )
 
     def to_wire(self) -> list[Any]:
         out = [EVENT, self.subscription_id, self.publication_id, self.details]
-        return _append_payload(out, self.args, self.kwargs, self.payload)
+        return _with_payload(out, self.args, self.kwargs, self.payload)
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "EVENT", 4, 6)
-        args, kwargs, payload = _payload_fields(wire, 4, "EVENT")
-        return cls(
-            subscription_id=wire[1],
-            publication_id=wire[2],
-            details=wire[3],
-            args=args,
-            kwargs=kwargs,
-            payload=payload,
-        )
+
+def _check_event(
+    subscription_id: Any, publication_id: Any, details: Any, args: Any, kwargs: Any, payload: Any
+) -> None:
+    if type(subscription_id) is not int or not 0 < subscription_id <= MAX_ID:
+        raise _not_id("EVENT.SUBSCRIBED.Subscription", subscription_id)
+    if type(publication_id) is not int or not 0 < publication_id <= MAX_ID:
+        raise _not_id("EVENT.PUBLISHED.Publication", publication_id)
+    if details or type(details) is not dict:
+        _known(details, _EVENT_DETAILS, "EVENT.Details")
+    if args is not None or kwargs is not None or payload is not None:
+        _payload(args, kwargs, payload, details, "EVENT", "details")
+
+
+def _parse_event(w: list[Any]) -> Message:
+    n = len(w)
+    if n == 4:
+        args = kwargs = payload = None
+    elif 4 < n <= 6:
+        args, kwargs, payload = _tail(w, n, 4, "EVENT")
+    else:
+        raise _arity("EVENT", "4 to 6", n)
+    subscription_id, publication_id, details = w[1], w[2], w[3]
+    _check_event(subscription_id, publication_id, details, args, kwargs, payload)
+    msg = _new(Event)
+    _set(msg, "subscription_id", subscription_id)
+    _set(msg, "publication_id", publication_id)
+    _set(msg, "details", details)
+    _set(msg, "args", args)
+    _set(msg, "kwargs", kwargs)
+    _set(msg, "payload", payload)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -799,15 +1088,28 @@ class EventReceived(Message):
     publication_id: int
 
     def _validate(self) -> None:
-        _check_id(self.publication_id, "EVENT_RECEIVED.EVENT.Publication")
+        _check_event_received(self.publication_id)
 
     def to_wire(self) -> list[Any]:
         return [EVENT_RECEIVED, self.publication_id]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "EVENT_RECEIVED", 2, 2)
-        return cls(publication_id=wire[1])
+
+def _check_event_received(publication_id: Any) -> None:
+    if type(publication_id) is not int or not 0 < publication_id <= MAX_ID:
+        raise _not_id("EVENT_RECEIVED.EVENT.Publication", publication_id)
+
+
+def _parse_event_received(w: list[Any]) -> Message:
+    if len(w) != 2:
+        raise _arity("EVENT_RECEIVED", "2", len(w))
+    publication_id = w[1]
+    _check_event_received(publication_id)
+    msg = _new(EventReceived)
+    _set(msg, "publication_id", publication_id)
+    return msg
+
+
+# CALL / CANCEL / RESULT -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -825,27 +1127,46 @@ class Call(Message):
     payload: bytes | str | None = None
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "CALL.Request")
-        _check_known(self.options, "CALL.Options", _CALL_OPTIONS)
-        _check_uri(self.procedure, "CALL.Procedure")
-        _check_payload(self, "CALL", "options")
+        _check_call(
+            self.request_id, self.options, self.procedure, self.args, self.kwargs, self.payload
+        )
 
     def to_wire(self) -> list[Any]:
         out = [CALL, self.request_id, self.options, self.procedure]
-        return _append_payload(out, self.args, self.kwargs, self.payload)
+        return _with_payload(out, self.args, self.kwargs, self.payload)
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "CALL", 4, 6)
-        args, kwargs, payload = _payload_fields(wire, 4, "CALL")
-        return cls(
-            request_id=wire[1],
-            options=wire[2],
-            procedure=wire[3],
-            args=args,
-            kwargs=kwargs,
-            payload=payload,
-        )
+
+def _check_call(
+    request_id: Any, options: Any, procedure: Any, args: Any, kwargs: Any, payload: Any
+) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("CALL.Request", request_id)
+    if options or type(options) is not dict:
+        _known(options, _CALL_OPTIONS, "CALL.Options")
+    if type(procedure) is not str or not _is_loose(procedure):
+        raise _not_uri("CALL.Procedure", procedure)
+    if args is not None or kwargs is not None or payload is not None:
+        _payload(args, kwargs, payload, options, "CALL", "options")
+
+
+def _parse_call(w: list[Any]) -> Message:
+    n = len(w)
+    if n == 4:
+        args = kwargs = payload = None
+    elif 4 < n <= 6:
+        args, kwargs, payload = _tail(w, n, 4, "CALL")
+    else:
+        raise _arity("CALL", "4 to 6", n)
+    request_id, options, procedure = w[1], w[2], w[3]
+    _check_call(request_id, options, procedure, args, kwargs, payload)
+    msg = _new(Call)
+    _set(msg, "request_id", request_id)
+    _set(msg, "options", options)
+    _set(msg, "procedure", procedure)
+    _set(msg, "args", args)
+    _set(msg, "kwargs", kwargs)
+    _set(msg, "payload", payload)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -858,16 +1179,28 @@ class Cancel(Message):
     options: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "CANCEL.CALL.Request")
-        _check_known(self.options, "CANCEL.Options", _CANCEL_OPTIONS)
+        _check_cancel(self.request_id, self.options)
 
     def to_wire(self) -> list[Any]:
         return [CANCEL, self.request_id, self.options]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "CANCEL", 3, 3)
-        return cls(request_id=wire[1], options=wire[2])
+
+def _check_cancel(request_id: Any, options: Any) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("CANCEL.CALL.Request", request_id)
+    if options or type(options) is not dict:
+        _known(options, _CANCEL_OPTIONS, "CANCEL.Options")
+
+
+def _parse_cancel(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("CANCEL", "3", len(w))
+    request_id, options = w[1], w[2]
+    _check_cancel(request_id, options)
+    msg = _new(Cancel)
+    _set(msg, "request_id", request_id)
+    _set(msg, "options", options)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -883,9 +1216,7 @@ class Result(Message):
     payload: bytes | str | None = None
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "RESULT.CALL.Request")
-        _check_known(self.details, "RESULT.Details", _RESULT_DETAILS)
-        _check_payload(self, "RESULT", "details")
+        _check_result(self.request_id, self.details, self.args, self.kwargs, self.payload)
 
     @property
     def progress(self) -> bool:
@@ -893,13 +1224,38 @@ class Result(Message):
 
     def to_wire(self) -> list[Any]:
         out = [RESULT, self.request_id, self.details]
-        return _append_payload(out, self.args, self.kwargs, self.payload)
+        return _with_payload(out, self.args, self.kwargs, self.payload)
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "RESULT", 3, 5)
-        args, kwargs, payload = _payload_fields(wire, 3, "RESULT")
-        return cls(request_id=wire[1], details=wire[2], args=args, kwargs=kwargs, payload=payload)
+
+def _check_result(request_id: Any, details: Any, args: Any, kwargs: Any, payload: Any) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("RESULT.CALL.Request", request_id)
+    if details or type(details) is not dict:
+        _known(details, _RESULT_DETAILS, "RESULT.Details")
+    if args is not None or kwargs is not None or payload is not None:
+        _payload(args, kwargs, payload, details, "RESULT", "details")
+
+
+def _parse_result(w: list[Any]) -> Message:
+    n = len(w)
+    if n == 3:
+        args = kwargs = payload = None
+    elif 3 < n <= 5:
+        args, kwargs, payload = _tail(w, n, 3, "RESULT")
+    else:
+        raise _arity("RESULT", "3 to 5", n)
+    request_id, details = w[1], w[2]
+    _check_result(request_id, details, args, kwargs, payload)
+    msg = _new(Result)
+    _set(msg, "request_id", request_id)
+    _set(msg, "details", details)
+    _set(msg, "args", args)
+    _set(msg, "kwargs", kwargs)
+    _set(msg, "payload", payload)
+    return msg
+
+
+# REGISTER / REGISTERED / UNREGISTER / UNREGISTERED -----------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -914,11 +1270,7 @@ class Register(Message):
     procedure: str
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "REGISTER.Request")
-        _check_known(self.options, "REGISTER.Options", _REGISTER_OPTIONS)
-        _check_uri(
-            self.procedure, "REGISTER.Procedure", allow_empty=_pattern_allows_empty(self.options)
-        )
+        _check_register(self.request_id, self.options, self.procedure)
 
     @property
     def match(self) -> str:
@@ -931,10 +1283,26 @@ class Register(Message):
     def to_wire(self) -> list[Any]:
         return [REGISTER, self.request_id, self.options, self.procedure]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "REGISTER", 4, 4)
-        return cls(request_id=wire[1], options=wire[2], procedure=wire[3])
+
+def _check_register(request_id: Any, options: Any, procedure: Any) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("REGISTER.Request", request_id)
+    if options or type(options) is not dict:
+        _known(options, _REGISTER_OPTIONS, "REGISTER.Options")
+    if type(procedure) is not str or not _is_loose(procedure):
+        _check_topic_pattern(procedure, options, "REGISTER.Procedure")
+
+
+def _parse_register(w: list[Any]) -> Message:
+    if len(w) != 4:
+        raise _arity("REGISTER", "4", len(w))
+    request_id, options, procedure = w[1], w[2], w[3]
+    _check_register(request_id, options, procedure)
+    msg = _new(Register)
+    _set(msg, "request_id", request_id)
+    _set(msg, "options", options)
+    _set(msg, "procedure", procedure)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -947,16 +1315,28 @@ class Registered(Message):
     registration_id: int
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "REGISTERED.REGISTER.Request")
-        _check_id(self.registration_id, "REGISTERED.Registration")
+        _check_registered(self.request_id, self.registration_id)
 
     def to_wire(self) -> list[Any]:
         return [REGISTERED, self.request_id, self.registration_id]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "REGISTERED", 3, 3)
-        return cls(request_id=wire[1], registration_id=wire[2])
+
+def _check_registered(request_id: Any, registration_id: Any) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("REGISTERED.REGISTER.Request", request_id)
+    if type(registration_id) is not int or not 0 < registration_id <= MAX_ID:
+        raise _not_id("REGISTERED.Registration", registration_id)
+
+
+def _parse_registered(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("REGISTERED", "3", len(w))
+    request_id, registration_id = w[1], w[2]
+    _check_registered(request_id, registration_id)
+    msg = _new(Registered)
+    _set(msg, "request_id", request_id)
+    _set(msg, "registration_id", registration_id)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -969,16 +1349,28 @@ class Unregister(Message):
     registration_id: int
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "UNREGISTER.Request")
-        _check_id(self.registration_id, "UNREGISTER.REGISTERED.Registration")
+        _check_unregister(self.request_id, self.registration_id)
 
     def to_wire(self) -> list[Any]:
         return [UNREGISTER, self.request_id, self.registration_id]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "UNREGISTER", 3, 3)
-        return cls(request_id=wire[1], registration_id=wire[2])
+
+def _check_unregister(request_id: Any, registration_id: Any) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("UNREGISTER.Request", request_id)
+    if type(registration_id) is not int or not 0 < registration_id <= MAX_ID:
+        raise _not_id("UNREGISTER.REGISTERED.Registration", registration_id)
+
+
+def _parse_unregister(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("UNREGISTER", "3", len(w))
+    request_id, registration_id = w[1], w[2]
+    _check_unregister(request_id, registration_id)
+    msg = _new(Unregister)
+    _set(msg, "request_id", request_id)
+    _set(msg, "registration_id", registration_id)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -991,7 +1383,7 @@ class Unregistered(Message):
     details: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
-        _check_revocable(self, "UNREGISTERED", "registration")
+        _check_revocable(self.request_id, self.details, "UNREGISTERED", "registration")
 
     @property
     def is_revocation(self) -> bool:
@@ -1002,12 +1394,12 @@ class Unregistered(Message):
             return [UNREGISTERED, self.request_id, self.details]
         return [UNREGISTERED, self.request_id]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "UNREGISTERED", 2, 3)
-        if len(wire) == 2 and wire[1] == 0:
-            raise _Invalid("UNREGISTERED revocation (request 0) requires Details.registration")
-        return cls(request_id=wire[1], details=wire[2] if len(wire) == 3 else {})
+
+def _parse_unregistered(w: list[Any]) -> Message:
+    return _parse_revocable(w, Unregistered, "UNREGISTERED", "registration")
+
+
+# INVOCATION / INTERRUPT / YIELD ---------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1024,27 +1416,51 @@ class Invocation(Message):
     payload: bytes | str | None = None
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "INVOCATION.Request")
-        _check_id(self.registration_id, "INVOCATION.REGISTERED.Registration")
-        _check_known(self.details, "INVOCATION.Details", _INVOCATION_DETAILS)
-        _check_payload(self, "INVOCATION", "details")
+        _check_invocation(
+            self.request_id,
+            self.registration_id,
+            self.details,
+            self.args,
+            self.kwargs,
+            self.payload,
+        )
 
     def to_wire(self) -> list[Any]:
         out = [INVOCATION, self.request_id, self.registration_id, self.details]
-        return _append_payload(out, self.args, self.kwargs, self.payload)
+        return _with_payload(out, self.args, self.kwargs, self.payload)
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "INVOCATION", 4, 6)
-        args, kwargs, payload = _payload_fields(wire, 4, "INVOCATION")
-        return cls(
-            request_id=wire[1],
-            registration_id=wire[2],
-            details=wire[3],
-            args=args,
-            kwargs=kwargs,
-            payload=payload,
-        )
+
+def _check_invocation(
+    request_id: Any, registration_id: Any, details: Any, args: Any, kwargs: Any, payload: Any
+) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("INVOCATION.Request", request_id)
+    if type(registration_id) is not int or not 0 < registration_id <= MAX_ID:
+        raise _not_id("INVOCATION.REGISTERED.Registration", registration_id)
+    if details or type(details) is not dict:
+        _known(details, _INVOCATION_DETAILS, "INVOCATION.Details")
+    if args is not None or kwargs is not None or payload is not None:
+        _payload(args, kwargs, payload, details, "INVOCATION", "details")
+
+
+def _parse_invocation(w: list[Any]) -> Message:
+    n = len(w)
+    if n == 4:
+        args = kwargs = payload = None
+    elif 4 < n <= 6:
+        args, kwargs, payload = _tail(w, n, 4, "INVOCATION")
+    else:
+        raise _arity("INVOCATION", "4 to 6", n)
+    request_id, registration_id, details = w[1], w[2], w[3]
+    _check_invocation(request_id, registration_id, details, args, kwargs, payload)
+    msg = _new(Invocation)
+    _set(msg, "request_id", request_id)
+    _set(msg, "registration_id", registration_id)
+    _set(msg, "details", details)
+    _set(msg, "args", args)
+    _set(msg, "kwargs", kwargs)
+    _set(msg, "payload", payload)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1057,16 +1473,28 @@ class Interrupt(Message):
     options: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "INTERRUPT.INVOCATION.Request")
-        _check_known(self.options, "INTERRUPT.Options", _INTERRUPT_OPTIONS)
+        _check_interrupt(self.request_id, self.options)
 
     def to_wire(self) -> list[Any]:
         return [INTERRUPT, self.request_id, self.options]
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "INTERRUPT", 3, 3)
-        return cls(request_id=wire[1], options=wire[2])
+
+def _check_interrupt(request_id: Any, options: Any) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("INTERRUPT.INVOCATION.Request", request_id)
+    if options or type(options) is not dict:
+        _known(options, _INTERRUPT_OPTIONS, "INTERRUPT.Options")
+
+
+def _parse_interrupt(w: list[Any]) -> Message:
+    if len(w) != 3:
+        raise _arity("INTERRUPT", "3", len(w))
+    request_id, options = w[1], w[2]
+    _check_interrupt(request_id, options)
+    msg = _new(Interrupt)
+    _set(msg, "request_id", request_id)
+    _set(msg, "options", options)
+    return msg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1082,9 +1510,7 @@ class Yield(Message):
     payload: bytes | str | None = None
 
     def _validate(self) -> None:
-        _check_id(self.request_id, "YIELD.INVOCATION.Request")
-        _check_known(self.options, "YIELD.Options", _RESULT_DETAILS)
-        _check_payload(self, "YIELD", "options")
+        _check_yield(self.request_id, self.options, self.args, self.kwargs, self.payload)
 
     @property
     def progress(self) -> bool:
@@ -1092,14 +1518,38 @@ class Yield(Message):
 
     def to_wire(self) -> list[Any]:
         out = [YIELD, self.request_id, self.options]
-        return _append_payload(out, self.args, self.kwargs, self.payload)
+        return _with_payload(out, self.args, self.kwargs, self.payload)
 
-    @classmethod
-    def _from_wire(cls, wire: list[Any]) -> Message:
-        _arity(wire, "YIELD", 3, 5)
-        args, kwargs, payload = _payload_fields(wire, 3, "YIELD")
-        return cls(request_id=wire[1], options=wire[2], args=args, kwargs=kwargs, payload=payload)
 
+def _check_yield(request_id: Any, options: Any, args: Any, kwargs: Any, payload: Any) -> None:
+    if type(request_id) is not int or not 0 < request_id <= MAX_ID:
+        raise _not_id("YIELD.INVOCATION.Request", request_id)
+    if options or type(options) is not dict:
+        _known(options, _RESULT_DETAILS, "YIELD.Options")
+    if args is not None or kwargs is not None or payload is not None:
+        _payload(args, kwargs, payload, options, "YIELD", "options")
+
+
+def _parse_yield(w: list[Any]) -> Message:
+    n = len(w)
+    if n == 3:
+        args = kwargs = payload = None
+    elif 3 < n <= 5:
+        args, kwargs, payload = _tail(w, n, 3, "YIELD")
+    else:
+        raise _arity("YIELD", "3 to 5", n)
+    request_id, options = w[1], w[2]
+    _check_yield(request_id, options, args, kwargs, payload)
+    msg = _new(Yield)
+    _set(msg, "request_id", request_id)
+    _set(msg, "options", options)
+    _set(msg, "args", args)
+    _set(msg, "kwargs", kwargs)
+    _set(msg, "payload", payload)
+    return msg
+
+
+# --- dispatch --------------------------------------------------------------------------------
 
 #: Message code -> class, for every message wampcore speaks.
 MESSAGE_CLASSES: dict[int, type[Message]] = {
@@ -1133,6 +1583,35 @@ MESSAGE_CLASSES: dict[int, type[Message]] = {
     )
 }
 
+_PARSERS: dict[int, Callable[[list[Any]], Message]] = {
+    HELLO: _parse_hello,
+    WELCOME: _parse_welcome,
+    ABORT: _parse_abort,
+    CHALLENGE: _parse_challenge,
+    AUTHENTICATE: _parse_authenticate,
+    GOODBYE: _parse_goodbye,
+    ERROR: _parse_error,
+    PUBLISH: _parse_publish,
+    PUBLISHED: _parse_published,
+    SUBSCRIBE: _parse_subscribe,
+    SUBSCRIBED: _parse_subscribed,
+    UNSUBSCRIBE: _parse_unsubscribe,
+    UNSUBSCRIBED: _parse_unsubscribed,
+    EVENT: _parse_event,
+    EVENT_RECEIVED: _parse_event_received,
+    CALL: _parse_call,
+    CANCEL: _parse_cancel,
+    RESULT: _parse_result,
+    REGISTER: _parse_register,
+    REGISTERED: _parse_registered,
+    UNREGISTER: _parse_unregister,
+    UNREGISTERED: _parse_unregistered,
+    INVOCATION: _parse_invocation,
+    INTERRUPT: _parse_interrupt,
+    YIELD: _parse_yield,
+}
+assert _PARSERS.keys() == MESSAGE_CLASSES.keys()
+
 
 def from_wire(wire: Any, *, strict_uris: bool = False) -> Message:
     """Validate a decoded message list and build its message object.
@@ -1144,16 +1623,17 @@ def from_wire(wire: Any, *, strict_uris: bool = False) -> Message:
     if type(wire) is not list or not wire:
         raise RemoteProtocolError("a WAMP message must be a non-empty list")
     code = wire[0]
-    cls = MESSAGE_CLASSES.get(code) if type(code) is int else None
-    if cls is None:
+    parse = _PARSERS.get(code) if type(code) is int else None
+    if parse is None:
         raise RemoteProtocolError(f"unknown WAMP message type {code!r:.40}")
     try:
-        msg = cls._from_wire(wire)
+        msg = parse(wire)
     except _Invalid as exc:
         raise RemoteProtocolError(str(exc)) from None
-    except ProtocolError as exc:  # raised by __post_init__ validation
+    except ProtocolError as exc:  # defensive: nothing below raises these today
         raise RemoteProtocolError(exc.message) from None
     if strict_uris:
+        cls = type(msg)
         for name in cls.URI_FIELDS:
             value = getattr(msg, name)
             allow_empty = name in ("topic", "procedure") and _pattern_allows_empty(

@@ -26,16 +26,32 @@ from typing import Generic, TypeVar
 
 from .errors import LocalProtocolError
 
-__all__ = ["MATCH_POLICIES", "PatternMap", "is_valid", "wildcard_matches"]
+__all__ = ["MATCH_POLICIES", "PatternMap", "is_loose", "is_valid", "wildcard_matches"]
 
 T = TypeVar("T")
 
-_LOOSE = re.compile(r"([^\s.#]+\.)*[^\s.#]+")
 _LOOSE_EMPTY = re.compile(r"(([^\s.#]+\.)|\.)*([^\s.#]+)?")
 _STRICT = re.compile(r"([0-9a-z_]+\.)*[0-9a-z_]+")
 _STRICT_EMPTY = re.compile(r"(([0-9a-z_]+\.)|\.)*([0-9a-z_]+)?")
 
 MATCH_POLICIES = ("exact", "prefix", "wildcard")
+
+
+def is_loose(uri: str) -> bool:
+    """Whether the string ``uri`` follows the loose rules with no empty component.
+
+    The check every incoming message makes, so it avoids the regular expression: no ``#``, no
+    empty component (no ``..``, no leading or trailing ``.``), and no whitespace -- ``str.split``
+    and the regex ``\\s`` agree on what whitespace is for every code point (tests/test_uri.py).
+    """
+    return (
+        uri != ""
+        and "#" not in uri
+        and ".." not in uri
+        and uri[0] != "."
+        and uri[-1] != "."
+        and uri.split() == [uri]
+    )
 
 
 def is_valid(uri: str, *, strict: bool = False, allow_empty: bool = False) -> bool:
@@ -46,10 +62,12 @@ def is_valid(uri: str, *, strict: bool = False, allow_empty: bool = False) -> bo
     """
     if not uri:
         return False
+    if not strict and not allow_empty:
+        return is_loose(uri)
     if strict:
         pattern = _STRICT_EMPTY if allow_empty else _STRICT
     else:
-        pattern = _LOOSE_EMPTY if allow_empty else _LOOSE
+        pattern = _LOOSE_EMPTY
     return pattern.fullmatch(uri) is not None
 
 
