@@ -158,21 +158,27 @@ def bench_events(serializer: str, subscribers: int, n: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best counts")
     args = parser.parse_args(argv)
     calls_n = 2_000 if args.quick else 20_000
     events_n = 2_000 if args.quick else 20_000
     fanout_n = 200 if args.quick else 2_000
+    repeat = 1 if args.quick else max(1, args.repeat)
+
+    def best(bench: Any, *args: Any) -> str:
+        # The best of several runs: other load on the machine only ever slows a run down.
+        return f"{max(bench(*args) for _ in range(repeat)):,.0f}"
 
     rows: list[tuple[str, str, str]] = []
     for serializer in ("json", "msgpack"):
-        rows.append(("routed calls/s", serializer, f"{bench_calls(serializer, calls_n):,.0f}"))
+        rows.append(("routed calls/s", serializer, best(bench_calls, serializer, calls_n)))
     for serializer in ("json", "msgpack"):
-        rate = bench_events(serializer, 1, events_n)
-        rows.append(("delivered events/s, 1 subscriber", serializer, f"{rate:,.0f}"))
-        rate = bench_events(serializer, 100, fanout_n)
-        rows.append(("delivered events/s, 100 subscribers", serializer, f"{rate:,.0f}"))
+        rate = best(bench_events, serializer, 1, events_n)
+        rows.append(("delivered events/s, 1 subscriber", serializer, rate))
+        rate = best(bench_events, serializer, 100, fanout_n)
+        rows.append(("delivered events/s, 100 subscribers", serializer, rate))
 
-    print(f"wampcore router core, no sockets (Python {sys.version.split()[0]})")
+    print(f"wampcore router core, no sockets (Python {sys.version.split()[0]}, best of {repeat})")
     widths = [max(len(r[i]) for r in [("what", "serializer", "rate"), *rows]) for i in range(3)]
     header = ("what", "serializer", "rate")
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))

@@ -172,24 +172,31 @@ class Broker:
         self, publisher: Session, msg: Publish, publication_id: int, matches: list[Subscription]
     ) -> None:
         options = msg.options
-        exclude_me = options.get("exclude_me", True)
-        eligible = _filters(options)
-
+        exclude_me = True
+        eligible = None
         details: dict[str, Any] = {}
-        if options.get("disclose_me") is True:
-            details["publisher"] = publisher.id
-            details["publisher_authid"] = publisher.authid
-            details["publisher_authrole"] = publisher.authrole
-        for key in _PASS_THROUGH:
-            if key in options:
-                details[key] = options[key]
+        if options:  # most publications carry no options: skip the lookups
+            exclude_me = options.get("exclude_me", True)
+            eligible = _filters(options)
+            if options.get("disclose_me") is True:
+                details["publisher"] = publisher.id
+                details["publisher_authid"] = publisher.authid
+                details["publisher_authrole"] = publisher.authrole
+            for key in _PASS_THROUGH:
+                if key in options:
+                    details[key] = options[key]
 
         for sub in matches:
-            recipients = [
-                s
-                for s in sub.subscribers.values()
-                if (s is not publisher or not exclude_me) and (eligible is None or eligible(s))
-            ]
+            if eligible is None:
+                recipients = [
+                    s for s in sub.subscribers.values() if s is not publisher or not exclude_me
+                ]
+            else:
+                recipients = [
+                    s
+                    for s in sub.subscribers.values()
+                    if (s is not publisher or not exclude_me) and eligible(s)
+                ]
             if not recipients:
                 continue
             if sub.match == "exact":
