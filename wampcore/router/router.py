@@ -1,63 +1,68 @@
 """``Router``: many peers, realms, broker and dealer -- bytes in, bytes out, no I/O.
 
 Adapter loop, per connection: ``peer = router.accept(framing, info, now=t)`` with a server-role
-framing (RawSocket, WebSocket or identity); on each read ``router.receive_data(peer, data,
-now=t)`` (``b""`` at EOF); then for every peer in ``router.peers_with_output()`` write
-``router.data_to_send(peer)`` (``payloads_to_send`` for a message framing) while its socket can
-take more; once ``router.should_close(peer)``, write what is left, close the socket and call
+framing (RawSocket, WebSocket or identity); on each read ``router.receive_data(peer, data, now=t)``
+(``b""`` at EOF); then for every peer in ``router.peers_with_output()`` write
+``router.data_to_send(peer)`` (``payloads_to_send`` for a message framing) while its socket can take
+more; once ``router.should_close(peer)``, write what is left, close the socket and call
 ``router.connection_lost(peer)``. Arm one timer for ``router.next_deadline()`` and call
-``router.handle_timeout(now)`` when it fires. Drain ``router.next_event()`` for logging and
-metrics. Build framings with ``max_message_size=config.limits.max_message_size``.
+``router.handle_timeout(now)`` when it fires. Drain ``router.next_event()`` for logging and metrics.
+Build framings with ``max_message_size=config.limits.max_message_size``.
 
 Routing is eager: one ``receive_data`` may queue output for thousands of peers.
 
-**Session lifecycle.** HELLO gets WELCOME or ABORT (``wamp.error.no_such_realm`` unless
+**Session lifecycle.** HELLO gets WELCOME or ABORT: ``wamp.error.no_such_realm`` unless
 ``auto_create_realms``; ``wamp.error.invalid_uri`` for a malformed realm;
-``wampcore.error.realm_full`` past ``max_sessions_per_realm``; ``wamp.error.
-no_matching_auth_method`` if the client offers only methods the router lacks). A join is anonymous
-(authid generated, authrole/authmethod ``anonymous``, authprovider ``static``); ``_join_decision``
-is the one place the authentication issue extends. After a client's GOODBYE the router answers
-``wamp.close.goodbye_and_out`` and keeps the transport for a new HELLO within
+``wampcore.error.realm_full`` past ``max_sessions_per_realm``;
+``wamp.error.no_matching_auth_method`` if the client offers only methods the router lacks. A join is
+anonymous (authid generated, authrole/authmethod ``anonymous``, authprovider ``static``);
+``_join_decision`` is the one place the authentication issue extends. After a client's GOODBYE the
+router answers ``wamp.close.goodbye_and_out`` and keeps the transport for a new HELLO within
 ``handshake_timeout``; after its own GOODBYE (``shutdown``, ``kill_session``) it closes the
-transport once the reply arrives (or the same deadline passes). Any ABORT, sent or received,
-closes the transport. Every protocol violation (wamp-spec.md §3.6, as the shared state table
+transport once the reply arrives (or the same deadline passes). Any ABORT, sent or received, closes
+the transport. Every protocol violation (wamp-spec.md §3.6, as the shared state table
 ``wampcore._state`` and the codec judge it) gets ABORT ``wamp.error.protocol_violation`` and the
 transport is closed; nothing the peer sent afterwards is processed.
 
-**One removal path.** GOODBYE, ABORT, EOF, a violation, a kill, an overflowing queue, a
-handshake or GOODBYE deadline and ``connection_lost`` all end a session through
-``_end_session``: the broker drops its subscriptions, the dealer its registrations, callers whose
-callee left get ERROR ``wamp.error.canceled``, callees whose caller left get INTERRUPT
-``killnowait`` (if they announced call_canceling), and every pending call is forgotten.
+**One removal path.** GOODBYE, ABORT, EOF, a violation, a kill, an overflowing queue, a handshake or
+GOODBYE deadline and ``connection_lost`` all end a session through ``_end_session``: the broker
+drops its subscriptions, the dealer its registrations, callers whose callee left get ERROR
+``wamp.error.canceled``, callees whose caller left get INTERRUPT ``killnowait`` (if they announced
+call_canceling), and every pending call is forgotten.
 
-**Outbound budgets.** Each peer has a bounded queue of encoded messages (``Limits.
-outbound_queue_bytes``); ``data_to_send`` moves them into the framing, so a peer whose socket
-does not drain keeps its messages here, counted. An EVENT that does not fit is dropped for that
-peer (policy "drop": counted, reported by ``EventsDropped``) or gets the peer disconnected
-(policy "disconnect": ABORT ``wampcore.error.outbound_queue_full``). An INVOCATION that does not
-fit is offered to the registration's next callee, else its caller gets ERROR
+**Outbound budgets.** Each peer has a bounded queue of encoded messages
+(``Limits.outbound_queue_bytes``); ``data_to_send`` moves them into the framing, so a peer whose
+socket does not drain keeps its messages here, counted -- call it only while the socket can take
+more (e.g. not while an asyncio transport has paused writing). An EVENT that does not fit is dropped
+for that peer (policy "drop": counted, reported by ``EventsDropped``) or gets the peer disconnected
+(policy "disconnect": ABORT ``wampcore.error.outbound_queue_full``). An INVOCATION that does not fit
+is offered to the registration's next callee, else its caller gets ERROR
 ``wamp.error.no_available_callee``. Replies and control messages (RESULT, ERROR, SUBSCRIBED,
-INTERRUPT, GOODBYE ...) may use up to twice the budget; one that does not fit even so
-disconnects the peer -- they are never silently dropped. A message always fits into an empty
-queue, so a peer's queue never exceeds twice the budget plus one message.
+INTERRUPT, GOODBYE ...) may use up to twice the budget; one that does not fit even so disconnects
+the peer -- they are never silently dropped. A message always fits into an empty queue, so a peer's
+queue never exceeds twice the budget plus one message.
 
-**Size and encoding.** Every outgoing message is checked against the limit of the peer's
-framing before it is queued: an oversize RESULT becomes ERROR ``wamp.error.
-payload_size_exceeded``, an oversize EVENT is dropped for that peer (counted), an oversize
-INVOCATION fails the call with the same URI. A payload value the recipient's serializer cannot
-carry (a NaN for JSON, a 2^70 integer for MessagePack) is treated alike, with
-``wamp.error.invalid_argument``. An incoming payload larger than ``Limits.max_message_size``
-gets ABORT ``wamp.error.payload_size_exceeded``.
+**Size and encoding.** Every outgoing message is checked against the limit of the peer's framing
+before it is queued: an oversize RESULT becomes ERROR ``wamp.error.payload_size_exceeded``, an
+oversize EVENT is dropped for that peer (counted), an oversize INVOCATION fails the call with the
+same URI. A payload value the recipient's serializer cannot carry (a NaN for JSON, a 2^70 integer
+for MessagePack) is treated alike, with ``wamp.error.invalid_argument``. An incoming payload larger
+than ``Limits.max_message_size`` gets ABORT ``wamp.error.payload_size_exceeded``.
 
-**Timeouts.** ``next_deadline`` covers handshake deadlines (a peer that connects and is not
-welcomed within ``handshake_timeout`` is closed, with ABORT ``wampcore.error.handshake_timeout``
-if its transport is ready), GOODBYE replies and call timeouts.
+**Timeouts.** ``next_deadline`` covers handshake deadlines (a peer that connects and is not welcomed
+within ``handshake_timeout`` is closed, with ABORT ``wampcore.error.handshake_timeout`` if its
+transport is ready), GOODBYE replies and call timeouts.
+
+**Containment.** A router bug met while handling one peer (in its input, its deadline or its
+removal) drops that peer with ABORT ``wampcore.error.internal_error`` and an ``InternalError``
+router event, instead of raising into the adapter. Router events nobody reads are capped at
+``MAX_PENDING_EVENTS`` (the excess is counted in ``events_lost``).
 
 **API additions** beyond the agreed contract: ``data_to_send`` / ``payloads_to_send`` take an
 optional ``max_bytes`` (stop moving queued messages once that many bytes were moved);
-``kill_session(session_id, reason, message)``; ``outbound_bytes(peer)``; ``config``.
-Unknown or forgotten peer ids are tolerated: ``receive_data`` and ``connection_lost`` ignore
-them, ``data_to_send`` returns ``b""`` and ``should_close`` True.
+``kill_session(session_id, reason, message)``; ``outbound_bytes(peer)``; ``config``. Unknown or
+forgotten peer ids are tolerated: ``receive_data`` and ``connection_lost`` ignore them,
+``data_to_send`` returns ``b""`` and ``should_close`` True.
 """
 
 from __future__ import annotations
