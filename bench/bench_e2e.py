@@ -5,7 +5,7 @@ Both routers run on this machine in the same run and are driven by the same Auto
 1), and events/s delivered to 1 and 10 subscribers, with small and 4 KB payloads, over
 RawSocket+msgpack and WebSocket+json. One command:
 
-    .venv/bin/python bench/bench_e2e.py [--duration 2] [--crossbar PATH]
+    .venv/bin/python bench/bench_e2e.py [--duration 2] [--repeat 3] [--crossbar PATH]
 
 prints a table with both routers' figures and the ratio wampcore / Crossbar.io (for latency,
 Crossbar.io / wampcore: above 1 means wampcore is faster). Crossbar.io comes from
@@ -14,14 +14,17 @@ wampcore's figures are printed, and the table says so.
 
 Method: one router process, one callee (or one process holding every subscriber session) and
 one caller (or publisher) process, on loopback. Publishers keep a window of acknowledged
-publishes in flight, so a router must route each publish before more arrive. The machine is
-shared by router and clients, so absolute figures mean little; ratios from the same run do.
+publishes in flight, so a router must route each publish before more arrive. Each scenario
+runs ``--repeat`` times, alternating the two routers, and each figure is the median. The machine
+is shared by router and clients (and the clients are Autobahn|Python, which costs more CPU per
+message than either router), so absolute figures mean little; ratios from one run do.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -220,12 +223,23 @@ def scenarios() -> list[tuple[str, str, str, str, int, int]]:
     return out
 
 
-def run_all(urls: dict[str, str], duration: float) -> dict[str, dict[str, float]]:
-    results = {}
+def run_all(
+    targets: dict[str, dict[str, str]], duration: float, repeat: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Every scenario ``repeat`` times, alternating the routers (so load drifting on a shared
+    machine hits both alike); each figure is the median of its repeats."""
+    results: dict[str, dict[str, dict[str, float]]] = {name: {} for name in targets}
     for name, kind, scheme, ser, n, size in scenarios():
         measure = measure_rpc if kind == "rpc" else measure_events
-        results[name] = measure(urls[scheme], ser, n, size, duration)
-        print(f"  {name}: {results[name]}", file=sys.stderr, flush=True)
+        samples: dict[str, list[dict[str, float]]] = {router: [] for router in targets}
+        for _ in range(repeat):
+            for router, urls in targets.items():
+                samples[router].append(measure(urls[scheme], ser, n, size, duration))
+        for router, runs in samples.items():
+            results[router][name] = {
+                key: statistics.median(run[key] for run in runs) for key in runs[0]
+            }
+            print(f"  {router} {name}: {results[router][name]}", file=sys.stderr, flush=True)
     return results
 
 
@@ -266,6 +280,7 @@ def table(ours: dict[str, dict[str, float]], theirs: dict[str, dict[str, float]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=2.0, help="seconds per scenario")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per scenario (median)")
     parser.add_argument("--crossbar", help="crossbar executable (default: found automatically)")
     parser.add_argument("--role", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -284,17 +299,17 @@ def main() -> None:
 
     from adapterkit import Crossbar, Router, crossbar_executable
 
-    print("wampcore router (asyncio adapter):", file=sys.stderr)
-    with Router() as router:
-        ours = run_all(router.urls, args.duration)
-    theirs = None
     executable = args.crossbar or crossbar_executable()
-    if executable:
-        print("Crossbar.io:", file=sys.stderr)
-        with tempfile.TemporaryDirectory() as tmp, Crossbar(executable, tmp) as node:
-            theirs = run_all(node.urls, args.duration)
+    with contextlib.ExitStack() as stack:
+        targets = {"wampcore": stack.enter_context(Router()).urls}
+        if executable:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            targets["crossbar"] = stack.enter_context(Crossbar(executable, tmp)).urls
+        results = run_all(targets, args.duration, args.repeat)
+    ours, theirs = results["wampcore"], results.get("crossbar")
     print(
-        f"\nEnd-to-end, Autobahn|Python clients, {args.duration:g} s per scenario, "
+        f"\nEnd-to-end, Autobahn|Python clients, median of {args.repeat} x {args.duration:g} s "
+        "per scenario, "
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
     if theirs is None:
