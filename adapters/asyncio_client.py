@@ -261,8 +261,8 @@ class Session:
             await self._register(reg)
 
     def _link_lost(self, link: _Link, error: ConnectionFailed) -> None:
-        if link is not self._link and self._link is not None:
-            return
+        if link is not self._link:
+            return  # a connection that never joined: _open reports that failure itself
         self._link = None
         self.session_id = None
         self.close_reason = str(error)

@@ -364,3 +364,23 @@ def test_handler_exceptions_never_crash_the_session() -> None:
             assert await s.call("com.example.echo", 2) == 2
 
     run(test)
+
+
+def test_a_failed_first_connect_leaves_nothing_running() -> None:
+    """With reconnect on, a first connect that fails raises, calls no on_leave, starts no task."""
+
+    async def test() -> None:
+        left: list[str] = []
+        async with await started("ws://127.0.0.1:0/ws") as server:
+            with pytest.raises(SessionAborted):
+                await connect(
+                    server.urls[0],
+                    "no.such.realm",
+                    reconnect=True,
+                    on_leave=lambda s, why: left.append(why),
+                )
+            await asyncio.sleep(0.05)
+            assert left == []
+            assert asyncio.all_tasks() == {asyncio.current_task()}
+
+    run(test)
