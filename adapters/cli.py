@@ -17,13 +17,14 @@ import logging
 import signal
 import ssl
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from wampcore.config import ListenerConfig, RealmConfig, RouterConfig
 from wampcore.config import read_config_file as _read_config_file
 from wampcore.errors import ApplicationError, ConfigError, LocalProtocolError
-from wampcore.router import Router
+from wampcore.router import EventsDropped, InternalError, Router
 
 from .asyncio_client import CallResult, ConnectionFailed, ConnectionLost, Session, connect
 from .asyncio_server import Listener, ListenError, serve
@@ -237,9 +238,9 @@ def _with_realms(config: RouterConfig, names: Sequence[str]) -> RouterConfig:
 
 async def _router(args: argparse.Namespace) -> int:
     config, listeners = _router_setup(args)
-    router = Router(config)
+    router, events = Router(config), _EventLog()
     server = await serve(
-        router, listeners, max_message_size=config.limits.max_message_size, on_event=_log_event
+        router, listeners, max_message_size=config.limits.max_message_size, on_event=events
     )
     names = ", ".join(realm.name for realm in config.realms)
     print(f"wampcore router: realm{'s' if len(config.realms) > 1 else ''} {names}", flush=True)
@@ -250,14 +251,40 @@ async def _router(args: argparse.Namespace) -> int:
     finally:
         print("shutting down", file=sys.stderr, flush=True)
         await server.close()
+        events.flush()
     return 0
 
 
-def _log_event(event: Any) -> None:
-    # Session lifecycle is routine (info); dropped events need an operator's attention.
-    name = type(event).__name__
-    level = {"InternalError": logging.ERROR, "EventsDropped": logging.WARNING}.get(name)
-    log.log(level or logging.INFO, "%s", event)
+class _EventLog:
+    """Router events to the log. Session lifecycle is routine (info). Dropped events need an
+    operator's attention (warning) but come in bursts, one per slow peer per routed publish:
+    they are summed and reported at most once per ``every`` seconds."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self.dropped = 0
+        self.sessions: set[int | None] = set()
+        self.last = 0.0
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, EventsDropped):
+            self.dropped += event.count
+            self.sessions.add(event.session_id)
+            if time.monotonic() - self.last >= self.every:
+                self.flush()
+        elif isinstance(event, InternalError):
+            log.error("%s", event)
+        else:
+            log.info("%s", event)
+
+    def flush(self) -> None:
+        if self.dropped:
+            log.warning(
+                "dropped %d events for %d slow session(s) whose outbound queue was full",
+                self.dropped,
+                len(self.sessions),
+            )
+        self.dropped, self.sessions, self.last = 0, set(), time.monotonic()
 
 
 # --- client subcommands -----------------------------------------------------------------------

@@ -315,3 +315,20 @@ def test_a_router_that_dies_mid_call_is_a_typed_connection_lost() -> None:
         release.set()
         caller.leave()
         callee.leave()
+
+
+def test_dropped_events_are_logged_as_a_periodic_summary(caplog: pytest.LogCaptureFixture) -> None:
+    """DESIGN §5: no per-message logging: a burst of EventsDropped is one summary line."""
+    from wampcore.adapters.cli import _EventLog
+
+    from wampcore.router import EventsDropped, PeerId
+
+    events = _EventLog(every=3600)
+    with caplog.at_level("WARNING", logger="wampcore.cli"):
+        for i in range(1000):
+            events(EventsDropped(PeerId(i % 3), i % 3, "outbound_queue_full", 2, i))
+        events.flush()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) <= 2
+    assert warnings[-1].startswith("dropped") and "3 slow session" in warnings[-1]
+    assert sum(int(w.split()[1]) for w in warnings) == 2000
