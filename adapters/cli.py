@@ -165,10 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(exc, str(exc), EXIT_USAGE, level)
     except (ConnectionFailed, ListenError) as exc:
         return _report(exc, str(exc), EXIT_CONNECTION, level)
-    except (LocalProtocolError, OSError) as exc:
-        return _report(
-            exc, str(exc), EXIT_USAGE if isinstance(exc, LocalProtocolError) else 3, level
-        )
+    except LocalProtocolError as exc:  # e.g. an invalid URI or URL on the command line
+        return _report(exc, str(exc), EXIT_USAGE, level)
+    except OSError as exc:
+        return _report(exc, str(exc), EXIT_CONNECTION, level)
 
 
 def _report(exc: BaseException, line: str, code: int, level: str) -> int:
