@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
+import re
+import secrets
 import struct
 from typing import Any, ClassVar
 
@@ -54,8 +55,25 @@ def _violation(what: str) -> RemoteProtocolError:
     return RemoteProtocolError(what)
 
 
+def _undecodable(name: str, exc: BaseException) -> RemoteProtocolError:
+    """The violation for a parser failure (every one of them is the peer's fault)."""
+    if isinstance(exc, RemoteProtocolError):
+        return exc
+    if isinstance(exc, RecursionError | msgpack.StackError):
+        return _violation(f"{name} payload is nested too deeply")
+    return _violation(f"undecodable {name} payload: {exc or type(exc).__name__}")
+
+
+def _not_a_list(name: str, obj: Any) -> RemoteProtocolError:
+    return _violation(f"{name} payload must be a list (a WAMP message), got {type(obj).__name__}")
+
+
 class Serializer:
-    """Base class. Subclasses implement ``_dumps`` / ``_loads`` for one message."""
+    """Base class. Subclasses implement ``_dumps`` and ``_decode_one`` for one message.
+
+    A serializer object is cheap, holds no per-message state and belongs to one connection;
+    like the rest of the core it is not meant to be shared between threads.
+    """
 
     #: Short name: "json", "msgpack" or "cbor".
     name: ClassVar[str]
@@ -82,10 +100,9 @@ class Serializer:
 
     def encode(self, message: list[Any]) -> bytes:
         """Serialize one WAMP message list into one transport payload."""
-        data = self._dumps(message)
         if self.batched:
-            return self._frame(data)
-        return data
+            return self._frame(self._dumps(message))
+        return self._dumps(message)
 
     def encode_batch(self, messages: list[list[Any]]) -> bytes:
         """Serialize several messages into one payload (batched variants only)."""
@@ -108,22 +125,14 @@ class Serializer:
             raise _violation(f"batched {self.name} payload holds no message")
         return [self._decode_one(part) for part in parts]
 
-    # -- helpers ---------------------------------------------------------------------------------
+    # -- per format ------------------------------------------------------------------------------
+
+    def _dumps(self, message: list[Any]) -> bytes:
+        raise NotImplementedError
 
     def _decode_one(self, data: bytes) -> list[Any]:
-        try:
-            obj = self._loads(data)
-        except RemoteProtocolError:
-            raise
-        except RecursionError:
-            raise _violation(f"{self.name} payload is nested too deeply") from None
-        except Exception as exc:  # every parser failure is the peer's fault
-            raise _violation(f"undecodable {self.name} payload: {exc}") from None
-        if type(obj) is not list:
-            raise _violation(
-                f"{self.name} payload must be a list (a WAMP message), got {type(obj).__name__}"
-            )
-        return obj
+        """One message list from one serialized message; RemoteProtocolError otherwise."""
+        raise NotImplementedError
 
     def _frame(self, data: bytes) -> bytes:
         return _LENGTH.pack(len(data)) + data
@@ -144,12 +153,6 @@ class Serializer:
             pos += length
         return parts
 
-    def _dumps(self, message: list[Any]) -> bytes:
-        raise NotImplementedError
-
-    def _loads(self, data: bytes) -> Any:
-        raise NotImplementedError
-
 
 # --- JSON ------------------------------------------------------------------------------------
 
@@ -168,6 +171,16 @@ def _reject_constant(name: str) -> Any:
 
 _JSON_ENCODER = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+)
+# The C encoder behind JSONEncoder.encode, built once instead of on every call. Without the
+# circular-reference table (None), a cycle ends in RecursionError, which _dumps reports.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_JSON_C_ENCODE = (
+    None
+    if _c_make_encoder is None
+    else _c_make_encoder(
+        None, _json_default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
 )
 _JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
@@ -200,6 +213,28 @@ def _json_binary_walk(root: list[Any]) -> None:
                     stack.append(v)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _reject_lone_surrogates(root: list[Any]) -> None:
+    """Raise if any string (key or value) holds a lone UTF-16 surrogate.
+
+    JSON text can spell one as an escape (``"\\ud800"``); Python decodes it into a str that
+    no UTF-8 encoder accepts, so it would only fail later, when a router forwards it to
+    someone else. It is invalid text from this peer, and reported as such here.
+    """
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        values = node if type(node) is list else [*node, *node.values()]
+        for v in values:
+            if type(v) is str:
+                if _SURROGATE.search(v) is not None:
+                    raise _violation("JSON payload holds a lone UTF-16 surrogate escape")
+            elif type(v) is list or type(v) is dict:
+                stack.append(v)
+
+
 class JSONSerializer(Serializer):
     """JSON (RFC 8259), compact, UTF-8, text WebSocket frames, batched with 0x1E."""
 
@@ -210,19 +245,28 @@ class JSONSerializer(Serializer):
 
     def _dumps(self, message: list[Any]) -> bytes:
         try:
+            if _JSON_C_ENCODE is not None:
+                return "".join(_JSON_C_ENCODE(message, 0)).encode("utf-8")
             return _JSON_ENCODER.encode(message).encode("utf-8")
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise LocalProtocolError(f"cannot serialize to JSON: {exc}") from None
 
-    def _loads(self, data: bytes) -> Any:
+    def _decode_one(self, data: bytes) -> list[Any]:
         try:
             text = bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _violation(f"JSON payload is not valid UTF-8: {exc}") from None
-        obj = _JSON_DECODER.decode(text)
-        # A NUL can only appear escaped in JSON text, so this test skips the walk for the
-        # (overwhelmingly common) payloads that carry no binary.
-        if "\\u0000" in text and type(obj) is list:
+        try:
+            obj = _JSON_DECODER.decode(text)
+        except Exception as exc:
+            raise _undecodable("json", exc) from None
+        if type(obj) is not list:
+            raise _not_a_list("json", obj)
+        # Surrogates and binary can only arrive escaped, so only text with such an escape is
+        # walked -- the overwhelmingly common payload carries neither.
+        if "\\ud" in text or "\\uD" in text:
+            _reject_lone_surrogates(obj)
+        if "\\u0000" in text:
             _json_binary_walk(obj)
         return obj
 
@@ -244,38 +288,84 @@ def _msgpack_ext(code: int, data: bytes) -> Any:
     raise ValueError(f"MessagePack extension type {code} is not used by WAMP")
 
 
+_unpackb = msgpack.unpackb
+
+
 class MsgPackSerializer(Serializer):
-    """MessagePack (v5 str/bin distinction): bytes as bin, str as str."""
+    """MessagePack (v5 str/bin distinction): bytes as bin, str as str.
+
+    Map keys must be strings (or bytes), as Autobahn's default also has it: WAMP keys are
+    strings, and integer keys would let a peer choose colliding hashes.
+    """
 
     name = "msgpack"
     rawsocket_id = 2
     binary = True
-    __slots__ = ()
+    __slots__ = ("_packer",)
+
+    def __init__(self, *, batched: bool = False, max_size: int | None = DEFAULT_MAX_SIZE) -> None:
+        super().__init__(batched=batched, max_size=max_size)
+        # msgpack.packb builds a Packer per call; one per serializer is several times faster.
+        # autoreset: pack() returns its bytes and starts empty again, also after an error.
+        self._packer = msgpack.Packer(autoreset=True, use_bin_type=True)
 
     def _dumps(self, message: list[Any]) -> bytes:
         try:
-            return msgpack.packb(message, use_bin_type=True)  # type: ignore[no-any-return]
+            return self._packer.pack(message)  # type: ignore[no-any-return]
         except (TypeError, ValueError, OverflowError) as exc:
             raise LocalProtocolError(f"cannot serialize to MessagePack: {exc}") from None
 
-    def _loads(self, data: bytes) -> Any:
-        return msgpack.unpackb(
-            data,
-            raw=False,
-            strict_map_key=False,
-            ext_hook=_msgpack_ext,
-        )
+    def decode(self, data: bytes) -> list[list[Any]]:
+        # The common case (one message, within the limit) without the base class's extra call.
+        max_size = self.max_size
+        if self.batched or (max_size is not None and len(data) > max_size):
+            return Serializer.decode(self, data)
+        try:
+            obj = _unpackb(data, raw=False, strict_map_key=True, ext_hook=_msgpack_ext)
+        except Exception as exc:
+            raise _undecodable("msgpack", exc) from None
+        if type(obj) is not list:
+            raise _not_a_list("msgpack", obj)
+        return [obj]
+
+    def _decode_one(self, data: bytes) -> list[Any]:
+        try:
+            obj = _unpackb(data, raw=False, strict_map_key=True, ext_hook=_msgpack_ext)
+        except Exception as exc:
+            raise _undecodable("msgpack", exc) from None
+        if type(obj) is not list:
+            raise _not_a_list("msgpack", obj)
+        return obj
 
 
 # --- CBOR ------------------------------------------------------------------------------------
 
 
-def _cbor_default(encoder: Any, value: Any) -> None:
-    raise TypeError(f"value of type {type(value).__name__} cannot be serialized to CBOR")
+def _no_tag(decoder: Any) -> Any:
+    raise ValueError("WAMP uses no value-sharing or string-reference tags")
+
+
+# WAMP defines no CBOR tags. These four are stateful: shared values (28/29) can build cyclic
+# structures no other serializer can carry, and string references (256/25) depend on earlier
+# parts of the input. They are refused; other tags decode as cbor2 decodes them.
+_CBOR_REFUSED_TAGS = {28: _no_tag, 29: _no_tag, 256: _no_tag, 25: _no_tag}
+
+# cbor2.loads does not report where the data item ended, so trailing bytes would pass
+# unnoticed. Decoding ``[payload, S]`` instead, where S is a random 64-bit integer drawn once per
+# process, finds them in the same single pass: the second element is S only if the payload was
+# exactly one complete item (or the peer guessed S). This is several times cheaper than a
+# CBORDecoder over a file object, which is the other way to learn the end position.
+_CBOR_SENTINEL = secrets.randbits(64) | (1 << 63)
+_CBOR_SENTINEL_BYTES = b"\x1b" + _CBOR_SENTINEL.to_bytes(8, "big")
+_cbor_loads = cbor2.loads
 
 
 class CBORSerializer(Serializer):
-    """CBOR (RFC 8949) via cbor2: bytes as byte strings, no WAMP-defined tags."""
+    """CBOR (RFC 8949) via cbor2: bytes as byte strings, no WAMP-defined tags.
+
+    Map keys must be strings or bytes (cbor2's ``strict_hashable_types``), for the same reason
+    as in MessagePack.
+    """
 
     name = "cbor"
     rawsocket_id = 3
@@ -285,14 +375,45 @@ class CBORSerializer(Serializer):
     def _dumps(self, message: list[Any]) -> bytes:
         try:
             return cbor2.dumps(message)
-        except (TypeError, ValueError, OverflowError, cbor2.CBOREncodeError) as exc:
+        except (TypeError, ValueError, OverflowError, RecursionError, cbor2.CBOREncodeError) as exc:
             raise LocalProtocolError(f"cannot serialize to CBOR: {exc}") from None
 
-    def _loads(self, data: bytes) -> Any:
-        fp = io.BytesIO(data)
-        obj = cbor2.CBORDecoder(fp, max_depth=MAX_DEPTH).decode()
-        if fp.tell() != len(data):
-            raise _violation(f"CBOR payload has {len(data) - fp.tell()} bytes of trailing data")
+    def decode(self, data: bytes) -> list[list[Any]]:
+        # The common case (one message, within the limit) without the base class's extra call.
+        max_size = self.max_size
+        if self.batched or (max_size is not None and len(data) > max_size):
+            return Serializer.decode(self, data)
+        try:
+            pair = _cbor_loads(
+                b"\x82" + data + _CBOR_SENTINEL_BYTES,
+                max_depth=MAX_DEPTH + 1,
+                semantic_decoders=_CBOR_REFUSED_TAGS,
+                strict_hashable_types=True,
+            )
+        except Exception as exc:
+            raise _undecodable("cbor", exc) from None
+        if pair[1] != _CBOR_SENTINEL:
+            raise _violation("CBOR payload is not exactly one complete data item")
+        obj = pair[0]
+        if type(obj) is not list:
+            raise _not_a_list("cbor", obj)
+        return [obj]
+
+    def _decode_one(self, data: bytes) -> list[Any]:
+        try:
+            pair = _cbor_loads(
+                b"\x82" + data + _CBOR_SENTINEL_BYTES,
+                max_depth=MAX_DEPTH + 1,
+                semantic_decoders=_CBOR_REFUSED_TAGS,
+                strict_hashable_types=True,
+            )
+        except Exception as exc:
+            raise _undecodable("cbor", exc) from None
+        if pair[1] != _CBOR_SENTINEL:
+            raise _violation("CBOR payload is not exactly one complete data item")
+        obj = pair[0]
+        if type(obj) is not list:
+            raise _not_a_list("cbor", obj)
         return obj
 
 
