@@ -21,8 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from wampcore.config import ListenerConfig, RealmConfig, RouterConfig
-from wampcore.config import read_config_file as _read_config_file
+from wampcore.config import ListenerConfig, RealmConfig, RouterConfig, read_config_file
 from wampcore.errors import ApplicationError, ConfigError, LocalProtocolError
 from wampcore.router import EventsDropped, InternalError, Router
 
@@ -199,7 +198,7 @@ def _router_setup(args: argparse.Namespace) -> tuple[RouterConfig, list[Listener
     config = RouterConfig()
     listeners: list[ListenerConfig] = []
     if args.config:
-        loaded = _read_config_file(args.config)
+        loaded = read_config_file(args.config)
         config, listeners = loaded.router, list(loaded.listeners)
     if args.realm:
         config = _with_realms(config, args.realm)
