@@ -65,11 +65,16 @@ class _LoopThread:
         self.thread = threading.Thread(
             target=self.loop.run_forever, name="wampcore-client", daemon=True
         )
+        self.stopped = False
         self.thread.start()
 
     def run(self, aw: Awaitable[_T]) -> _T:
         if threading.current_thread() is self.thread:
             raise RuntimeError("blocking wampcore call from inside the client's event loop")
+        if self.stopped:
+            if inspect.iscoroutine(aw):
+                aw.close()
+            raise ConnectionLost("the session is closed")
         future = asyncio.run_coroutine_threadsafe(_awaited(aw), self.loop)
         try:
             return future.result()
@@ -78,6 +83,7 @@ class _LoopThread:
             raise
 
     def stop(self) -> None:
+        self.stopped = True
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.pool.shutdown(wait=False)

@@ -151,3 +151,16 @@ def test_threaded_server_over_tls_and_unix_sockets(tmp_path: Any) -> None:
         with connect(tls_url, "realm1", ssl=client_ctx) as a, connect(unix_url, "realm1") as b:
             a.register("com.example.where", lambda: "tls")
             assert b.call("com.example.where") == "tls"
+
+
+def test_calls_after_leave_fail_fast(server: ThreadedRouterServer) -> None:
+    from wampcore.adapters.threads import ConnectionLost
+
+    s = connect(server.urls[0], "realm1")
+    s.register("com.example.count", lambda: iter(range(3)))
+    stream = s.call_progressive("com.example.count")
+    s.leave()
+    with pytest.raises(ConnectionLost):
+        s.call("com.example.count")
+    with pytest.raises(ConnectionLost):
+        next(stream)
