@@ -1,17 +1,24 @@
 """Every WAMP message as a frozen, slotted dataclass, valid at birth, with its wire codec.
 
 ``from_wire(list)`` turns a decoded message list into a message object, and
-``message.to_wire()`` turns it back. Each message type has one check function holding all of
-its rules: element types, ids in [1, 2^53] (bool is never an int here), loose URIs (strict on
-request), string dict keys, the legal ERROR request types, and the types of the Options/Details
-keys WAMP (and Autobahn) define. Unknown keys are kept and ignored.
+``message.to_wire()`` turns it back. The rules: element types, ids in [1, 2^53] (bool is never
+an int here), loose URIs (strict on request), string dict keys, the legal ERROR request types,
+and the types of the Options/Details keys WAMP (and Autobahn) define. Unknown keys are kept and
+ignored.
 
-Validation happens exactly once per message, by that one function: a message built by
-application code is checked in ``__post_init__`` and breaking a rule raises
-``LocalProtocolError``; a message from the wire is checked by its parser, which then builds the
-object without going through ``__init__`` again, and breaking a rule raises
+Each rule is written once per message type, and every message is checked exactly once:
+
+* messages with an application payload (ABORT, ERROR, PUBLISH, EVENT, CALL, RESULT, INVOCATION,
+  YIELD) have a check function over their fields, which the parser (wire) and ``__post_init__``
+  (application code) both call;
+* for the others the parser holds the rules, and ``__post_init__`` runs the parser on
+  ``to_wire()``, which carries every field unchanged (UNSUBSCRIBED/UNREGISTERED excepted: they
+  use their check function, because their ``to_wire`` leaves empty Details out).
+
+Breaking a rule in application code raises ``LocalProtocolError``; on the wire it raises
 ``RemoteProtocolError`` with reason ``wamp.error.protocol_violation``. The error text names the
-message and field, e.g. ``PUBLISH.Options.acknowledge``.
+message and field, e.g. ``PUBLISH.Options.acknowledge``. A parser builds its object without
+``__init__`` (see ``_builder``), so a wire message is not checked a second time.
 
 Payloads: ``args``/``kwargs`` are None when absent. Empty ones are accepted on input and left
 out on output; kwargs without args go out with ``[]`` args (wamp-spec.md §1.1). Autobahn's
@@ -88,8 +95,20 @@ class _Invalid(Exception):
 # Parsers build message objects directly (the check already ran); frozen dataclasses only
 # refuse attribute assignment through their own __setattr__.
 _new = object.__new__
-_set = object.__setattr__
 _is_loose = _uri.is_loose
+
+
+def _builder(cls: type[Message]) -> Any:
+    """A mutable twin of a message class, for the parsers.
+
+    Same base, same slots, so the same memory layout: a parser fills a twin in with plain
+    attribute stores, then makes it the frozen class by assigning ``__class__`` (which Python
+    allows between classes of identical layout). That is about twice as fast as setting each
+    field through ``object.__setattr__``, and the object that comes out is an ordinary frozen
+    instance of ``cls``. (The parsers are annotated ``-> Any`` because type checkers cannot
+    follow the ``__class__`` assignment; every one returns a message of its type.)
+    """
+    return type(f"_{cls.__name__}Builder", (Message,), {"__slots__": cls.__slots__})
 
 
 # --- value predicates -------------------------------------------------------------------------
@@ -435,7 +454,7 @@ class Hello(Message):
     details: dict[str, Any]
 
     def _validate(self) -> None:
-        _check_hello(self.realm, self.details)
+        _parse_hello(self.to_wire())
 
     @property
     def roles(self) -> dict[str, Any]:
@@ -445,21 +464,21 @@ class Hello(Message):
         return [HELLO, self.realm, self.details]
 
 
-def _check_hello(realm: Any, details: Any) -> None:
+_HELLO_BUILD = _builder(Hello)
+
+
+def _parse_hello(w: list[Any]) -> Any:
+    if len(w) != 3:
+        raise _arity("HELLO", "3", len(w))
+    realm, details = w[1], w[2]
     if type(realm) is not str or not _is_loose(realm):
         raise _not_uri("HELLO.Realm", realm)
     _known(details, _HELLO_DETAILS, "HELLO.Details")
     _roles(details, "HELLO", "at least one role")
-
-
-def _parse_hello(w: list[Any]) -> Message:
-    if len(w) != 3:
-        raise _arity("HELLO", "3", len(w))
-    realm, details = w[1], w[2]
-    _check_hello(realm, details)
-    msg = _new(Hello)
-    _set(msg, "realm", realm)
-    _set(msg, "details", details)
+    msg = _new(_HELLO_BUILD)
+    msg.realm = realm
+    msg.details = details
+    msg.__class__ = Hello
     return msg
 
 
@@ -476,7 +495,7 @@ class Welcome(Message):
     details: dict[str, Any]
 
     def _validate(self) -> None:
-        _check_welcome(self.session_id, self.details)
+        _parse_welcome(self.to_wire())
 
     @property
     def roles(self) -> dict[str, Any]:
@@ -486,21 +505,21 @@ class Welcome(Message):
         return [WELCOME, self.session_id, self.details]
 
 
-def _check_welcome(session_id: Any, details: Any) -> None:
+_WELCOME_BUILD = _builder(Welcome)
+
+
+def _parse_welcome(w: list[Any]) -> Any:
+    if len(w) != 3:
+        raise _arity("WELCOME", "3", len(w))
+    session_id, details = w[1], w[2]
     if type(session_id) is not int or not 0 < session_id <= MAX_ID:
         raise _not_id("WELCOME.Session", session_id)
     _known(details, _WELCOME_DETAILS, "WELCOME.Details")
     _roles(details, "WELCOME", "a router role")
-
-
-def _parse_welcome(w: list[Any]) -> Message:
-    if len(w) != 3:
-        raise _arity("WELCOME", "3", len(w))
-    session_id, details = w[1], w[2]
-    _check_welcome(session_id, details)
-    msg = _new(Welcome)
-    _set(msg, "session_id", session_id)
-    _set(msg, "details", details)
+    msg = _new(_WELCOME_BUILD)
+    msg.session_id = session_id
+    msg.details = details
+    msg.__class__ = Welcome
     return msg
 
 
@@ -538,7 +557,10 @@ def _check_abort(details: Any, reason: Any, args: Any, kwargs: Any, payload: Any
         _payload(args, kwargs, None, details, "ABORT", "details")
 
 
-def _parse_abort(w: list[Any]) -> Message:
+_ABORT_BUILD = _builder(Abort)
+
+
+def _parse_abort(w: list[Any]) -> Any:
     n = len(w)
     if n == 3:
         args = kwargs = payload = None
@@ -548,12 +570,13 @@ def _parse_abort(w: list[Any]) -> Message:
         raise _arity("ABORT", "3 to 5", n)
     details, reason = w[1], w[2]
     _check_abort(details, reason, args, kwargs, payload)
-    msg = _new(Abort)
-    _set(msg, "details", details)
-    _set(msg, "reason", reason)
-    _set(msg, "args", args)
-    _set(msg, "kwargs", kwargs)
-    _set(msg, "payload", None)
+    msg = _new(_ABORT_BUILD)
+    msg.details = details
+    msg.reason = reason
+    msg.args = args
+    msg.kwargs = kwargs
+    msg.payload = None
+    msg.__class__ = Abort
     return msg
 
 
@@ -570,26 +593,29 @@ class Challenge(Message):
     extra: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
-        _check_challenge(self.method, self.extra)
+        _parse_challenge(self.to_wire())
 
     def to_wire(self) -> list[Any]:
         return [CHALLENGE, self.method, self.extra]
 
 
-def _check_challenge(method: Any, extra: Any) -> None:
-    if type(method) is not str:
-        raise _not_str("CHALLENGE.AuthMethod", method)
-    _known(extra, {}, "CHALLENGE.Extra")
+_CHALLENGE_BUILD = _builder(Challenge)
 
 
-def _parse_challenge(w: list[Any]) -> Message:
+def _parse_challenge(
+    w: list[Any],
+) -> Any:
     if len(w) != 3:
         raise _arity("CHALLENGE", "3", len(w))
     method, extra = w[1], w[2]
-    _check_challenge(method, extra)
-    msg = _new(Challenge)
-    _set(msg, "method", method)
-    _set(msg, "extra", extra)
+    if type(method) is not str:
+        raise _not_str("CHALLENGE.AuthMethod", method)
+    if extra or type(extra) is not dict:
+        _known(extra, {}, "CHALLENGE.Extra")
+    msg = _new(_CHALLENGE_BUILD)
+    msg.method = method
+    msg.extra = extra
+    msg.__class__ = Challenge
     return msg
 
 
@@ -603,26 +629,29 @@ class Authenticate(Message):
     extra: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
-        _check_authenticate(self.signature, self.extra)
+        _parse_authenticate(self.to_wire())
 
     def to_wire(self) -> list[Any]:
         return [AUTHENTICATE, self.signature, self.extra]
 
 
-def _check_authenticate(signature: Any, extra: Any) -> None:
-    if type(signature) is not str:
-        raise _not_str("AUTHENTICATE.Signature", signature)
-    _known(extra, {}, "AUTHENTICATE.Extra")
+_AUTHENTICATE_BUILD = _builder(Authenticate)
 
 
-def _parse_authenticate(w: list[Any]) -> Message:
+def _parse_authenticate(
+    w: list[Any],
+) -> Any:
     if len(w) != 3:
         raise _arity("AUTHENTICATE", "3", len(w))
     signature, extra = w[1], w[2]
-    _check_authenticate(signature, extra)
-    msg = _new(Authenticate)
-    _set(msg, "signature", signature)
-    _set(msg, "extra", extra)
+    if type(signature) is not str:
+        raise _not_str("AUTHENTICATE.Signature", signature)
+    if extra or type(extra) is not dict:
+        _known(extra, {}, "AUTHENTICATE.Extra")
+    msg = _new(_AUTHENTICATE_BUILD)
+    msg.signature = signature
+    msg.extra = extra
+    msg.__class__ = Authenticate
     return msg
 
 
@@ -640,27 +669,27 @@ class Goodbye(Message):
     reason: str
 
     def _validate(self) -> None:
-        _check_goodbye(self.details, self.reason)
+        _parse_goodbye(self.to_wire())
 
     def to_wire(self) -> list[Any]:
         return [GOODBYE, self.details, self.reason]
 
 
-def _check_goodbye(details: Any, reason: Any) -> None:
+_GOODBYE_BUILD = _builder(Goodbye)
+
+
+def _parse_goodbye(w: list[Any]) -> Any:
+    if len(w) != 3:
+        raise _arity("GOODBYE", "3", len(w))
+    details, reason = w[1], w[2]
     if details or type(details) is not dict:
         _known(details, _CLOSE_DETAILS, "GOODBYE.Details")
     if type(reason) is not str or not _is_loose(reason):
         raise _not_uri("GOODBYE.Reason", reason)
-
-
-def _parse_goodbye(w: list[Any]) -> Message:
-    if len(w) != 3:
-        raise _arity("GOODBYE", "3", len(w))
-    details, reason = w[1], w[2]
-    _check_goodbye(details, reason)
-    msg = _new(Goodbye)
-    _set(msg, "details", details)
-    _set(msg, "reason", reason)
+    msg = _new(_GOODBYE_BUILD)
+    msg.details = details
+    msg.reason = reason
+    msg.__class__ = Goodbye
     return msg
 
 
@@ -719,7 +748,10 @@ def _check_error(
         _payload(args, kwargs, payload, details, "ERROR", "details")
 
 
-def _parse_error(w: list[Any]) -> Message:
+_ERROR_BUILD = _builder(Error)
+
+
+def _parse_error(w: list[Any]) -> Any:
     n = len(w)
     if n == 5:
         args = kwargs = payload = None
@@ -729,14 +761,15 @@ def _parse_error(w: list[Any]) -> Message:
         raise _arity("ERROR", "5 to 7", n)
     request_type, request_id, details, error = w[1], w[2], w[3], w[4]
     _check_error(request_type, request_id, details, error, args, kwargs, payload)
-    msg = _new(Error)
-    _set(msg, "request_type", request_type)
-    _set(msg, "request_id", request_id)
-    _set(msg, "details", details)
-    _set(msg, "error", error)
-    _set(msg, "args", args)
-    _set(msg, "kwargs", kwargs)
-    _set(msg, "payload", payload)
+    msg = _new(_ERROR_BUILD)
+    msg.request_type = request_type
+    msg.request_id = request_id
+    msg.details = details
+    msg.error = error
+    msg.args = args
+    msg.kwargs = kwargs
+    msg.payload = payload
+    msg.__class__ = Error
     return msg
 
 
@@ -780,7 +813,10 @@ def _check_publish(
         _payload(args, kwargs, payload, options, "PUBLISH", "options")
 
 
-def _parse_publish(w: list[Any]) -> Message:
+_PUBLISH_BUILD = _builder(Publish)
+
+
+def _parse_publish(w: list[Any]) -> Any:
     n = len(w)
     if n == 4:
         args = kwargs = payload = None
@@ -790,13 +826,14 @@ def _parse_publish(w: list[Any]) -> Message:
         raise _arity("PUBLISH", "4 to 6", n)
     request_id, options, topic = w[1], w[2], w[3]
     _check_publish(request_id, options, topic, args, kwargs, payload)
-    msg = _new(Publish)
-    _set(msg, "request_id", request_id)
-    _set(msg, "options", options)
-    _set(msg, "topic", topic)
-    _set(msg, "args", args)
-    _set(msg, "kwargs", kwargs)
-    _set(msg, "payload", payload)
+    msg = _new(_PUBLISH_BUILD)
+    msg.request_id = request_id
+    msg.options = options
+    msg.topic = topic
+    msg.args = args
+    msg.kwargs = kwargs
+    msg.payload = payload
+    msg.__class__ = Publish
     return msg
 
 
@@ -810,27 +847,29 @@ class Published(Message):
     publication_id: int
 
     def _validate(self) -> None:
-        _check_published(self.request_id, self.publication_id)
+        _parse_published(self.to_wire())
 
     def to_wire(self) -> list[Any]:
         return [PUBLISHED, self.request_id, self.publication_id]
 
 
-def _check_published(request_id: Any, publication_id: Any) -> None:
+_PUBLISHED_BUILD = _builder(Published)
+
+
+def _parse_published(
+    w: list[Any],
+) -> Any:
+    if len(w) != 3:
+        raise _arity("PUBLISHED", "3", len(w))
+    request_id, publication_id = w[1], w[2]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("PUBLISHED.PUBLISH.Request", request_id)
     if type(publication_id) is not int or not 0 < publication_id <= MAX_ID:
         raise _not_id("PUBLISHED.Publication", publication_id)
-
-
-def _parse_published(w: list[Any]) -> Message:
-    if len(w) != 3:
-        raise _arity("PUBLISHED", "3", len(w))
-    request_id, publication_id = w[1], w[2]
-    _check_published(request_id, publication_id)
-    msg = _new(Published)
-    _set(msg, "request_id", request_id)
-    _set(msg, "publication_id", publication_id)
+    msg = _new(_PUBLISHED_BUILD)
+    msg.request_id = request_id
+    msg.publication_id = publication_id
+    msg.__class__ = Published
     return msg
 
 
@@ -849,7 +888,7 @@ class Subscribe(Message):
     topic: str
 
     def _validate(self) -> None:
-        _check_subscribe(self.request_id, self.options, self.topic)
+        _parse_subscribe(self.to_wire())
 
     @property
     def match(self) -> str:
@@ -872,24 +911,26 @@ def _check_topic_pattern(value: Any, options: dict[str, Any], what: str) -> None
     raise _not_uri(what, value)
 
 
-def _check_subscribe(request_id: Any, options: Any, topic: Any) -> None:
+_SUBSCRIBE_BUILD = _builder(Subscribe)
+
+
+def _parse_subscribe(
+    w: list[Any],
+) -> Any:
+    if len(w) != 4:
+        raise _arity("SUBSCRIBE", "4", len(w))
+    request_id, options, topic = w[1], w[2], w[3]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("SUBSCRIBE.Request", request_id)
     if options or type(options) is not dict:
         _known(options, _SUBSCRIBE_OPTIONS, "SUBSCRIBE.Options")
     if type(topic) is not str or not _is_loose(topic):
         _check_topic_pattern(topic, options, "SUBSCRIBE.Topic")
-
-
-def _parse_subscribe(w: list[Any]) -> Message:
-    if len(w) != 4:
-        raise _arity("SUBSCRIBE", "4", len(w))
-    request_id, options, topic = w[1], w[2], w[3]
-    _check_subscribe(request_id, options, topic)
-    msg = _new(Subscribe)
-    _set(msg, "request_id", request_id)
-    _set(msg, "options", options)
-    _set(msg, "topic", topic)
+    msg = _new(_SUBSCRIBE_BUILD)
+    msg.request_id = request_id
+    msg.options = options
+    msg.topic = topic
+    msg.__class__ = Subscribe
     return msg
 
 
@@ -903,27 +944,29 @@ class Subscribed(Message):
     subscription_id: int
 
     def _validate(self) -> None:
-        _check_subscribed(self.request_id, self.subscription_id)
+        _parse_subscribed(self.to_wire())
 
     def to_wire(self) -> list[Any]:
         return [SUBSCRIBED, self.request_id, self.subscription_id]
 
 
-def _check_subscribed(request_id: Any, subscription_id: Any) -> None:
+_SUBSCRIBED_BUILD = _builder(Subscribed)
+
+
+def _parse_subscribed(
+    w: list[Any],
+) -> Any:
+    if len(w) != 3:
+        raise _arity("SUBSCRIBED", "3", len(w))
+    request_id, subscription_id = w[1], w[2]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("SUBSCRIBED.SUBSCRIBE.Request", request_id)
     if type(subscription_id) is not int or not 0 < subscription_id <= MAX_ID:
         raise _not_id("SUBSCRIBED.Subscription", subscription_id)
-
-
-def _parse_subscribed(w: list[Any]) -> Message:
-    if len(w) != 3:
-        raise _arity("SUBSCRIBED", "3", len(w))
-    request_id, subscription_id = w[1], w[2]
-    _check_subscribed(request_id, subscription_id)
-    msg = _new(Subscribed)
-    _set(msg, "request_id", request_id)
-    _set(msg, "subscription_id", subscription_id)
+    msg = _new(_SUBSCRIBED_BUILD)
+    msg.request_id = request_id
+    msg.subscription_id = subscription_id
+    msg.__class__ = Subscribed
     return msg
 
 
@@ -937,28 +980,34 @@ class Unsubscribe(Message):
     subscription_id: int
 
     def _validate(self) -> None:
-        _check_unsubscribe(self.request_id, self.subscription_id)
+        _parse_unsubscribe(self.to_wire())
 
     def to_wire(self) -> list[Any]:
         return [UNSUBSCRIBE, self.request_id, self.subscription_id]
 
 
-def _check_unsubscribe(request_id: Any, subscription_id: Any) -> None:
+_UNSUBSCRIBE_BUILD = _builder(Unsubscribe)
+
+
+def _parse_unsubscribe(
+    w: list[Any],
+) -> Any:
+    if len(w) != 3:
+        raise _arity("UNSUBSCRIBE", "3", len(w))
+    request_id, subscription_id = w[1], w[2]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("UNSUBSCRIBE.Request", request_id)
     if type(subscription_id) is not int or not 0 < subscription_id <= MAX_ID:
         raise _not_id("UNSUBSCRIBE.SUBSCRIBED.Subscription", subscription_id)
-
-
-def _parse_unsubscribe(w: list[Any]) -> Message:
-    if len(w) != 3:
-        raise _arity("UNSUBSCRIBE", "3", len(w))
-    request_id, subscription_id = w[1], w[2]
-    _check_unsubscribe(request_id, subscription_id)
-    msg = _new(Unsubscribe)
-    _set(msg, "request_id", request_id)
-    _set(msg, "subscription_id", subscription_id)
+    msg = _new(_UNSUBSCRIBE_BUILD)
+    msg.request_id = request_id
+    msg.subscription_id = subscription_id
+    msg.__class__ = Unsubscribe
     return msg
+
+
+#: The Details key naming what a revocation revokes.
+_REVOKED_KEY = {UNSUBSCRIBED: "subscription", UNREGISTERED: "registration"}
 
 
 def _check_revocable(request_id: Any, details: Any, name: str, key: str) -> None:
@@ -974,7 +1023,8 @@ def _check_revocable(request_id: Any, details: Any, name: str, key: str) -> None
         _known(details, _REVOCATION_DETAILS, f"{name}.Details")
 
 
-def _parse_revocable(w: list[Any], cls: type[Message], name: str, key: str) -> Message:
+def _parse_revocable(w: list[Any], cls: type[Message], builder: Any) -> Any:
+    name = cls.NAME
     n = len(w)
     if n == 2:
         request_id, details = w[1], {}
@@ -982,10 +1032,17 @@ def _parse_revocable(w: list[Any], cls: type[Message], name: str, key: str) -> M
         request_id, details = w[1], w[2]
     else:
         raise _arity(name, "2 to 3", n)
-    _check_revocable(request_id, details, name, key)
-    msg = _new(cls)
-    _set(msg, "request_id", request_id)
-    _set(msg, "details", details)
+    if (
+        type(request_id) is not int
+        or not 0 < request_id <= MAX_ID
+        or details
+        or type(details) is not dict
+    ):
+        _check_revocable(request_id, details, name, _REVOKED_KEY[cls.TYPE])
+    msg = _new(builder)
+    msg.request_id = request_id
+    msg.details = details
+    msg.__class__ = cls
     return msg
 
 
@@ -999,6 +1056,7 @@ class Unsubscribed(Message):
     details: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
+        # Not through to_wire(): it leaves out empty Details, and None must still be refused.
         _check_revocable(self.request_id, self.details, "UNSUBSCRIBED", "subscription")
 
     @property
@@ -1011,8 +1069,13 @@ class Unsubscribed(Message):
         return [UNSUBSCRIBED, self.request_id]
 
 
-def _parse_unsubscribed(w: list[Any]) -> Message:
-    return _parse_revocable(w, Unsubscribed, "UNSUBSCRIBED", "subscription")
+_UNSUBSCRIBED_BUILD = _builder(Unsubscribed)
+
+
+def _parse_unsubscribed(
+    w: list[Any],
+) -> Any:
+    return _parse_revocable(w, Unsubscribed, _UNSUBSCRIBED_BUILD)
 
 
 # EVENT / EVENT_RECEIVED -----------------------------------------------------------------------
@@ -1059,7 +1122,10 @@ def _check_event(
         _payload(args, kwargs, payload, details, "EVENT", "details")
 
 
-def _parse_event(w: list[Any]) -> Message:
+_EVENT_BUILD = _builder(Event)
+
+
+def _parse_event(w: list[Any]) -> Any:
     n = len(w)
     if n == 4:
         args = kwargs = payload = None
@@ -1069,13 +1135,14 @@ def _parse_event(w: list[Any]) -> Message:
         raise _arity("EVENT", "4 to 6", n)
     subscription_id, publication_id, details = w[1], w[2], w[3]
     _check_event(subscription_id, publication_id, details, args, kwargs, payload)
-    msg = _new(Event)
-    _set(msg, "subscription_id", subscription_id)
-    _set(msg, "publication_id", publication_id)
-    _set(msg, "details", details)
-    _set(msg, "args", args)
-    _set(msg, "kwargs", kwargs)
-    _set(msg, "payload", payload)
+    msg = _new(_EVENT_BUILD)
+    msg.subscription_id = subscription_id
+    msg.publication_id = publication_id
+    msg.details = details
+    msg.args = args
+    msg.kwargs = kwargs
+    msg.payload = payload
+    msg.__class__ = Event
     return msg
 
 
@@ -1088,24 +1155,26 @@ class EventReceived(Message):
     publication_id: int
 
     def _validate(self) -> None:
-        _check_event_received(self.publication_id)
+        _parse_event_received(self.to_wire())
 
     def to_wire(self) -> list[Any]:
         return [EVENT_RECEIVED, self.publication_id]
 
 
-def _check_event_received(publication_id: Any) -> None:
-    if type(publication_id) is not int or not 0 < publication_id <= MAX_ID:
-        raise _not_id("EVENT_RECEIVED.EVENT.Publication", publication_id)
+_EVENT_RECEIVED_BUILD = _builder(EventReceived)
 
 
-def _parse_event_received(w: list[Any]) -> Message:
+def _parse_event_received(
+    w: list[Any],
+) -> Any:
     if len(w) != 2:
         raise _arity("EVENT_RECEIVED", "2", len(w))
     publication_id = w[1]
-    _check_event_received(publication_id)
-    msg = _new(EventReceived)
-    _set(msg, "publication_id", publication_id)
+    if type(publication_id) is not int or not 0 < publication_id <= MAX_ID:
+        raise _not_id("EVENT_RECEIVED.EVENT.Publication", publication_id)
+    msg = _new(_EVENT_RECEIVED_BUILD)
+    msg.publication_id = publication_id
+    msg.__class__ = EventReceived
     return msg
 
 
@@ -1149,7 +1218,10 @@ def _check_call(
         _payload(args, kwargs, payload, options, "CALL", "options")
 
 
-def _parse_call(w: list[Any]) -> Message:
+_CALL_BUILD = _builder(Call)
+
+
+def _parse_call(w: list[Any]) -> Any:
     n = len(w)
     if n == 4:
         args = kwargs = payload = None
@@ -1159,13 +1231,14 @@ def _parse_call(w: list[Any]) -> Message:
         raise _arity("CALL", "4 to 6", n)
     request_id, options, procedure = w[1], w[2], w[3]
     _check_call(request_id, options, procedure, args, kwargs, payload)
-    msg = _new(Call)
-    _set(msg, "request_id", request_id)
-    _set(msg, "options", options)
-    _set(msg, "procedure", procedure)
-    _set(msg, "args", args)
-    _set(msg, "kwargs", kwargs)
-    _set(msg, "payload", payload)
+    msg = _new(_CALL_BUILD)
+    msg.request_id = request_id
+    msg.options = options
+    msg.procedure = procedure
+    msg.args = args
+    msg.kwargs = kwargs
+    msg.payload = payload
+    msg.__class__ = Call
     return msg
 
 
@@ -1179,27 +1252,27 @@ class Cancel(Message):
     options: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
-        _check_cancel(self.request_id, self.options)
+        _parse_cancel(self.to_wire())
 
     def to_wire(self) -> list[Any]:
         return [CANCEL, self.request_id, self.options]
 
 
-def _check_cancel(request_id: Any, options: Any) -> None:
+_CANCEL_BUILD = _builder(Cancel)
+
+
+def _parse_cancel(w: list[Any]) -> Any:
+    if len(w) != 3:
+        raise _arity("CANCEL", "3", len(w))
+    request_id, options = w[1], w[2]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("CANCEL.CALL.Request", request_id)
     if options or type(options) is not dict:
         _known(options, _CANCEL_OPTIONS, "CANCEL.Options")
-
-
-def _parse_cancel(w: list[Any]) -> Message:
-    if len(w) != 3:
-        raise _arity("CANCEL", "3", len(w))
-    request_id, options = w[1], w[2]
-    _check_cancel(request_id, options)
-    msg = _new(Cancel)
-    _set(msg, "request_id", request_id)
-    _set(msg, "options", options)
+    msg = _new(_CANCEL_BUILD)
+    msg.request_id = request_id
+    msg.options = options
+    msg.__class__ = Cancel
     return msg
 
 
@@ -1236,7 +1309,10 @@ def _check_result(request_id: Any, details: Any, args: Any, kwargs: Any, payload
         _payload(args, kwargs, payload, details, "RESULT", "details")
 
 
-def _parse_result(w: list[Any]) -> Message:
+_RESULT_BUILD = _builder(Result)
+
+
+def _parse_result(w: list[Any]) -> Any:
     n = len(w)
     if n == 3:
         args = kwargs = payload = None
@@ -1246,12 +1322,13 @@ def _parse_result(w: list[Any]) -> Message:
         raise _arity("RESULT", "3 to 5", n)
     request_id, details = w[1], w[2]
     _check_result(request_id, details, args, kwargs, payload)
-    msg = _new(Result)
-    _set(msg, "request_id", request_id)
-    _set(msg, "details", details)
-    _set(msg, "args", args)
-    _set(msg, "kwargs", kwargs)
-    _set(msg, "payload", payload)
+    msg = _new(_RESULT_BUILD)
+    msg.request_id = request_id
+    msg.details = details
+    msg.args = args
+    msg.kwargs = kwargs
+    msg.payload = payload
+    msg.__class__ = Result
     return msg
 
 
@@ -1270,7 +1347,7 @@ class Register(Message):
     procedure: str
 
     def _validate(self) -> None:
-        _check_register(self.request_id, self.options, self.procedure)
+        _parse_register(self.to_wire())
 
     @property
     def match(self) -> str:
@@ -1284,24 +1361,24 @@ class Register(Message):
         return [REGISTER, self.request_id, self.options, self.procedure]
 
 
-def _check_register(request_id: Any, options: Any, procedure: Any) -> None:
+_REGISTER_BUILD = _builder(Register)
+
+
+def _parse_register(w: list[Any]) -> Any:
+    if len(w) != 4:
+        raise _arity("REGISTER", "4", len(w))
+    request_id, options, procedure = w[1], w[2], w[3]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("REGISTER.Request", request_id)
     if options or type(options) is not dict:
         _known(options, _REGISTER_OPTIONS, "REGISTER.Options")
     if type(procedure) is not str or not _is_loose(procedure):
         _check_topic_pattern(procedure, options, "REGISTER.Procedure")
-
-
-def _parse_register(w: list[Any]) -> Message:
-    if len(w) != 4:
-        raise _arity("REGISTER", "4", len(w))
-    request_id, options, procedure = w[1], w[2], w[3]
-    _check_register(request_id, options, procedure)
-    msg = _new(Register)
-    _set(msg, "request_id", request_id)
-    _set(msg, "options", options)
-    _set(msg, "procedure", procedure)
+    msg = _new(_REGISTER_BUILD)
+    msg.request_id = request_id
+    msg.options = options
+    msg.procedure = procedure
+    msg.__class__ = Register
     return msg
 
 
@@ -1315,27 +1392,29 @@ class Registered(Message):
     registration_id: int
 
     def _validate(self) -> None:
-        _check_registered(self.request_id, self.registration_id)
+        _parse_registered(self.to_wire())
 
     def to_wire(self) -> list[Any]:
         return [REGISTERED, self.request_id, self.registration_id]
 
 
-def _check_registered(request_id: Any, registration_id: Any) -> None:
+_REGISTERED_BUILD = _builder(Registered)
+
+
+def _parse_registered(
+    w: list[Any],
+) -> Any:
+    if len(w) != 3:
+        raise _arity("REGISTERED", "3", len(w))
+    request_id, registration_id = w[1], w[2]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("REGISTERED.REGISTER.Request", request_id)
     if type(registration_id) is not int or not 0 < registration_id <= MAX_ID:
         raise _not_id("REGISTERED.Registration", registration_id)
-
-
-def _parse_registered(w: list[Any]) -> Message:
-    if len(w) != 3:
-        raise _arity("REGISTERED", "3", len(w))
-    request_id, registration_id = w[1], w[2]
-    _check_registered(request_id, registration_id)
-    msg = _new(Registered)
-    _set(msg, "request_id", request_id)
-    _set(msg, "registration_id", registration_id)
+    msg = _new(_REGISTERED_BUILD)
+    msg.request_id = request_id
+    msg.registration_id = registration_id
+    msg.__class__ = Registered
     return msg
 
 
@@ -1349,27 +1428,29 @@ class Unregister(Message):
     registration_id: int
 
     def _validate(self) -> None:
-        _check_unregister(self.request_id, self.registration_id)
+        _parse_unregister(self.to_wire())
 
     def to_wire(self) -> list[Any]:
         return [UNREGISTER, self.request_id, self.registration_id]
 
 
-def _check_unregister(request_id: Any, registration_id: Any) -> None:
+_UNREGISTER_BUILD = _builder(Unregister)
+
+
+def _parse_unregister(
+    w: list[Any],
+) -> Any:
+    if len(w) != 3:
+        raise _arity("UNREGISTER", "3", len(w))
+    request_id, registration_id = w[1], w[2]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("UNREGISTER.Request", request_id)
     if type(registration_id) is not int or not 0 < registration_id <= MAX_ID:
         raise _not_id("UNREGISTER.REGISTERED.Registration", registration_id)
-
-
-def _parse_unregister(w: list[Any]) -> Message:
-    if len(w) != 3:
-        raise _arity("UNREGISTER", "3", len(w))
-    request_id, registration_id = w[1], w[2]
-    _check_unregister(request_id, registration_id)
-    msg = _new(Unregister)
-    _set(msg, "request_id", request_id)
-    _set(msg, "registration_id", registration_id)
+    msg = _new(_UNREGISTER_BUILD)
+    msg.request_id = request_id
+    msg.registration_id = registration_id
+    msg.__class__ = Unregister
     return msg
 
 
@@ -1383,6 +1464,7 @@ class Unregistered(Message):
     details: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
+        # Not through to_wire(): it leaves out empty Details, and None must still be refused.
         _check_revocable(self.request_id, self.details, "UNREGISTERED", "registration")
 
     @property
@@ -1395,8 +1477,13 @@ class Unregistered(Message):
         return [UNREGISTERED, self.request_id]
 
 
-def _parse_unregistered(w: list[Any]) -> Message:
-    return _parse_revocable(w, Unregistered, "UNREGISTERED", "registration")
+_UNREGISTERED_BUILD = _builder(Unregistered)
+
+
+def _parse_unregistered(
+    w: list[Any],
+) -> Any:
+    return _parse_revocable(w, Unregistered, _UNREGISTERED_BUILD)
 
 
 # INVOCATION / INTERRUPT / YIELD ---------------------------------------------------------------
@@ -1443,7 +1530,12 @@ def _check_invocation(
         _payload(args, kwargs, payload, details, "INVOCATION", "details")
 
 
-def _parse_invocation(w: list[Any]) -> Message:
+_INVOCATION_BUILD = _builder(Invocation)
+
+
+def _parse_invocation(
+    w: list[Any],
+) -> Any:
     n = len(w)
     if n == 4:
         args = kwargs = payload = None
@@ -1453,13 +1545,14 @@ def _parse_invocation(w: list[Any]) -> Message:
         raise _arity("INVOCATION", "4 to 6", n)
     request_id, registration_id, details = w[1], w[2], w[3]
     _check_invocation(request_id, registration_id, details, args, kwargs, payload)
-    msg = _new(Invocation)
-    _set(msg, "request_id", request_id)
-    _set(msg, "registration_id", registration_id)
-    _set(msg, "details", details)
-    _set(msg, "args", args)
-    _set(msg, "kwargs", kwargs)
-    _set(msg, "payload", payload)
+    msg = _new(_INVOCATION_BUILD)
+    msg.request_id = request_id
+    msg.registration_id = registration_id
+    msg.details = details
+    msg.args = args
+    msg.kwargs = kwargs
+    msg.payload = payload
+    msg.__class__ = Invocation
     return msg
 
 
@@ -1473,27 +1566,29 @@ class Interrupt(Message):
     options: dict[str, Any] = field(default_factory=dict)
 
     def _validate(self) -> None:
-        _check_interrupt(self.request_id, self.options)
+        _parse_interrupt(self.to_wire())
 
     def to_wire(self) -> list[Any]:
         return [INTERRUPT, self.request_id, self.options]
 
 
-def _check_interrupt(request_id: Any, options: Any) -> None:
+_INTERRUPT_BUILD = _builder(Interrupt)
+
+
+def _parse_interrupt(
+    w: list[Any],
+) -> Any:
+    if len(w) != 3:
+        raise _arity("INTERRUPT", "3", len(w))
+    request_id, options = w[1], w[2]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("INTERRUPT.INVOCATION.Request", request_id)
     if options or type(options) is not dict:
         _known(options, _INTERRUPT_OPTIONS, "INTERRUPT.Options")
-
-
-def _parse_interrupt(w: list[Any]) -> Message:
-    if len(w) != 3:
-        raise _arity("INTERRUPT", "3", len(w))
-    request_id, options = w[1], w[2]
-    _check_interrupt(request_id, options)
-    msg = _new(Interrupt)
-    _set(msg, "request_id", request_id)
-    _set(msg, "options", options)
+    msg = _new(_INTERRUPT_BUILD)
+    msg.request_id = request_id
+    msg.options = options
+    msg.__class__ = Interrupt
     return msg
 
 
@@ -1530,7 +1625,10 @@ def _check_yield(request_id: Any, options: Any, args: Any, kwargs: Any, payload:
         _payload(args, kwargs, payload, options, "YIELD", "options")
 
 
-def _parse_yield(w: list[Any]) -> Message:
+_YIELD_BUILD = _builder(Yield)
+
+
+def _parse_yield(w: list[Any]) -> Any:
     n = len(w)
     if n == 3:
         args = kwargs = payload = None
@@ -1540,12 +1638,13 @@ def _parse_yield(w: list[Any]) -> Message:
         raise _arity("YIELD", "3 to 5", n)
     request_id, options = w[1], w[2]
     _check_yield(request_id, options, args, kwargs, payload)
-    msg = _new(Yield)
-    _set(msg, "request_id", request_id)
-    _set(msg, "options", options)
-    _set(msg, "args", args)
-    _set(msg, "kwargs", kwargs)
-    _set(msg, "payload", payload)
+    msg = _new(_YIELD_BUILD)
+    msg.request_id = request_id
+    msg.options = options
+    msg.args = args
+    msg.kwargs = kwargs
+    msg.payload = payload
+    msg.__class__ = Yield
     return msg
 
 
