@@ -181,6 +181,13 @@ def test_json_rejects_non_standard_constants(data: bytes) -> None:
     violation(ser("json"), data, "constant")
 
 
+@pytest.mark.parametrize("data", [b'[16,1,{},"a.b",[1e400]]', b"[1,-2E+999]"])
+def test_json_numbers_out_of_range_are_violations(data: bytes) -> None:
+    """RFC 8259 §6 (wamp-spec §5.1): a number past the double range would decode to infinity,
+    which JSON cannot carry onward -- refused on arrival, not when it is forwarded."""
+    violation(ser("json"), data, "out of range")
+
+
 def test_json_cannot_encode_nan() -> None:
     with pytest.raises(LocalProtocolError):
         ser("json").encode([16, 1, {}, "a.b", [math.nan]])

@@ -169,6 +169,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
+def _finite_float(text: str) -> float:
+    # A literal past the double range (1e400) would become inf, which no JSON encoder may emit
+    # again: the payload could be decoded but never forwarded.
+    value = float(text)
+    if value - value != 0.0:
+        raise ValueError(f"JSON number {text[:40]} is out of range")
+    return value
+
+
 _JSON_ENCODER = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
 )
@@ -182,7 +191,7 @@ _JSON_C_ENCODE = (
         None, _json_default, json.encoder.encode_basestring, None, ":", ",", False, False, False
     )
 )
-_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _unpack_binary(value: str) -> bytes:
