@@ -562,7 +562,12 @@ _ABORT_BUILD = _builder(Abort)
 
 def _parse_abort(w: list[Any]) -> Any:
     n = len(w)
-    if n == 3:
+    # The usual shapes inline; _tail sorts out (and reports) everything else.
+    if n == 5 and type(w[3]) is list and type(w[4]) is dict:
+        args, kwargs, payload = w[3] or None, w[4] or None, None
+    elif n == 4 and type(w[3]) is list:
+        args, kwargs, payload = w[3] or None, None, None
+    elif n == 3:
         args = kwargs = payload = None
     elif 3 < n <= 5:
         args, kwargs, payload = _tail(w, n, 3, "ABORT")
@@ -753,7 +758,12 @@ _ERROR_BUILD = _builder(Error)
 
 def _parse_error(w: list[Any]) -> Any:
     n = len(w)
-    if n == 5:
+    # The usual shapes inline; _tail sorts out (and reports) everything else.
+    if n == 7 and type(w[5]) is list and type(w[6]) is dict:
+        args, kwargs, payload = w[5] or None, w[6] or None, None
+    elif n == 6 and type(w[5]) is list:
+        args, kwargs, payload = w[5] or None, None, None
+    elif n == 5:
         args = kwargs = payload = None
     elif 5 < n <= 7:
         args, kwargs, payload = _tail(w, n, 5, "ERROR")
@@ -818,7 +828,12 @@ _PUBLISH_BUILD = _builder(Publish)
 
 def _parse_publish(w: list[Any]) -> Any:
     n = len(w)
-    if n == 4:
+    # The usual shapes inline; _tail sorts out (and reports) everything else.
+    if n == 6 and type(w[4]) is list and type(w[5]) is dict:
+        args, kwargs, payload = w[4] or None, w[5] or None, None
+    elif n == 5 and type(w[4]) is list:
+        args, kwargs, payload = w[4] or None, None, None
+    elif n == 4:
         args = kwargs = payload = None
     elif 4 < n <= 6:
         args, kwargs, payload = _tail(w, n, 4, "PUBLISH")
@@ -1127,7 +1142,12 @@ _EVENT_BUILD = _builder(Event)
 
 def _parse_event(w: list[Any]) -> Any:
     n = len(w)
-    if n == 4:
+    # The usual shapes inline; _tail sorts out (and reports) everything else.
+    if n == 6 and type(w[4]) is list and type(w[5]) is dict:
+        args, kwargs, payload = w[4] or None, w[5] or None, None
+    elif n == 5 and type(w[4]) is list:
+        args, kwargs, payload = w[4] or None, None, None
+    elif n == 4:
         args = kwargs = payload = None
     elif 4 < n <= 6:
         args, kwargs, payload = _tail(w, n, 4, "EVENT")
@@ -1223,7 +1243,12 @@ _CALL_BUILD = _builder(Call)
 
 def _parse_call(w: list[Any]) -> Any:
     n = len(w)
-    if n == 4:
+    # The usual shapes inline; _tail sorts out (and reports) everything else.
+    if n == 6 and type(w[4]) is list and type(w[5]) is dict:
+        args, kwargs, payload = w[4] or None, w[5] or None, None
+    elif n == 5 and type(w[4]) is list:
+        args, kwargs, payload = w[4] or None, None, None
+    elif n == 4:
         args = kwargs = payload = None
     elif 4 < n <= 6:
         args, kwargs, payload = _tail(w, n, 4, "CALL")
@@ -1314,7 +1339,12 @@ _RESULT_BUILD = _builder(Result)
 
 def _parse_result(w: list[Any]) -> Any:
     n = len(w)
-    if n == 3:
+    # The usual shapes inline; _tail sorts out (and reports) everything else.
+    if n == 5 and type(w[3]) is list and type(w[4]) is dict:
+        args, kwargs, payload = w[3] or None, w[4] or None, None
+    elif n == 4 and type(w[3]) is list:
+        args, kwargs, payload = w[3] or None, None, None
+    elif n == 3:
         args = kwargs = payload = None
     elif 3 < n <= 5:
         args, kwargs, payload = _tail(w, n, 3, "RESULT")
@@ -1537,7 +1567,12 @@ def _parse_invocation(
     w: list[Any],
 ) -> Any:
     n = len(w)
-    if n == 4:
+    # The usual shapes inline; _tail sorts out (and reports) everything else.
+    if n == 6 and type(w[4]) is list and type(w[5]) is dict:
+        args, kwargs, payload = w[4] or None, w[5] or None, None
+    elif n == 5 and type(w[4]) is list:
+        args, kwargs, payload = w[4] or None, None, None
+    elif n == 4:
         args = kwargs = payload = None
     elif 4 < n <= 6:
         args, kwargs, payload = _tail(w, n, 4, "INVOCATION")
@@ -1630,7 +1665,12 @@ _YIELD_BUILD = _builder(Yield)
 
 def _parse_yield(w: list[Any]) -> Any:
     n = len(w)
-    if n == 3:
+    # The usual shapes inline; _tail sorts out (and reports) everything else.
+    if n == 5 and type(w[3]) is list and type(w[4]) is dict:
+        args, kwargs, payload = w[3] or None, w[4] or None, None
+    elif n == 4 and type(w[3]) is list:
+        args, kwargs, payload = w[3] or None, None, None
+    elif n == 3:
         args = kwargs = payload = None
     elif 3 < n <= 5:
         args, kwargs, payload = _tail(w, n, 3, "YIELD")
