@@ -3,16 +3,16 @@
 For every message type and every serializer (json, msgpack, cbor) it times two directions:
 
 * **decode** -- bytes to a validated message object. wampcore:
-  ``for w in serializer.decode(data): msg = from_wire(w)``; Autobahn: ``ISerializer.unserialize(data)``
-  (its parser validates too, via ``Message.parse``).
+  ``for w in serializer.decode(data): msg = from_wire(w)``; Autobahn:
+  ``ISerializer.unserialize(data)`` (its parser validates too, via ``Message.parse``).
 * **encode** -- message object to bytes. wampcore: ``serializer.encode(msg.to_wire())``;
   Autobahn: ``ISerializer.serialize(msg)`` after ``msg.uncache()`` (Autobahn caches the bytes on
   the message object; a message is normally sent once, so the cache is cleared every time).
 
 Both sides decode the same bytes, and each side encodes the message it decoded from them. The
 two are timed in alternating rounds and the best round of each is kept, which cancels most of
-the noise of a shared machine (process CPU time is measured, not wall time). The ratio is Autobahn's time over wampcore's: 2.0 means
-wampcore is twice as fast.
+the noise of a shared machine (process CPU time is measured, not wall time). The ratio is
+Autobahn's time over wampcore's: 2.0 means wampcore is twice as fast.
 
     .venv/bin/python bench/bench_codec.py            # full table (about a minute)
     .venv/bin/python bench/bench_codec.py --quick    # fewer rounds
@@ -209,9 +209,8 @@ def print_table(rows: list[Row]) -> None:
             f"{r.encode_ratio:6.2f}"
         )
     print()
-    print(
-        f"{'serializer':<10} | {'decode: min':>11} {'geomean':>8} | {'encode: min':>11} {'geomean':>8}"
-    )
+    heads = ("decode: min", "geomean", "encode: min", "geomean")
+    print(f"{'serializer':<10} | {heads[0]:>11} {heads[1]:>8} | {heads[2]:>11} {heads[3]:>8}")
     for ser in SERIALIZERS:
         sel = [r for r in rows if r.serializer == ser]
         if not sel:
