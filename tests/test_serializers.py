@@ -236,6 +236,30 @@ def test_trailing_data_is_a_violation(name: str) -> None:
     violation(s, s.encode([17, 1, 2]) + (b" x" if name == "json" else b"\x01"))
 
 
+@pytest.mark.parametrize(
+    "suffix",
+    [b"\x01", b"\xff", b"\xf7", b"\xf6", b"\x1b" + bytes(8), b"\x83\x11\x01\x02", b"\x9f"],
+    ids=lambda b: b.hex(),
+)
+def test_cbor_any_trailing_item_or_byte_is_refused(suffix: bytes) -> None:
+    """wamp-spec §5.4: whatever follows the message -- a stray break, a simple value, a whole
+    second message, a 64-bit integer like the sentinel's -- the payload is refused, plain and
+    in a batch frame."""
+    s = ser("cbor")
+    good = s.encode([17, 1, 2])
+    violation(s, good + suffix)
+    framed = good + suffix
+    violation(ser("cbor", True), len(framed).to_bytes(4, "big") + framed)
+
+
+def test_cbor_truncated_items_are_refused() -> None:
+    """A payload cut anywhere inside the item is undecodable (the sentinel cannot complete it)."""
+    s = ser("cbor")
+    good = s.encode([16, 1, {"acknowledge": True}, "a.b", ["x" * 30, b"\x00" * 30], {"k": 1.5}])
+    for cut in range(1, len(good)):
+        violation(s, good[:cut])
+
+
 # --- batching (wamp-spec §5.3) ------------------------------------------------------------------
 
 
