@@ -607,16 +607,18 @@ class Challenge(Message):
 _CHALLENGE_BUILD = _builder(Challenge)
 
 
-def _parse_challenge(
-    w: list[Any],
-) -> Any:
+def _parse_challenge(w: list[Any]) -> Any:
     if len(w) != 3:
         raise _arity("CHALLENGE", "3", len(w))
     method, extra = w[1], w[2]
     if type(method) is not str:
         raise _not_str("CHALLENGE.AuthMethod", method)
-    if extra or type(extra) is not dict:
-        _known(extra, {}, "CHALLENGE.Extra")
+    # Extra is free-form (auth-method specific): only a dict with string keys.
+    if type(extra) is not dict:
+        raise _Invalid(f"CHALLENGE.Extra must be a dict, got {type(extra).__name__}")
+    for key in extra:
+        if type(key) is not str:
+            raise _Invalid(f"CHALLENGE.Extra keys must be strings, got {key!r:.80}")
     msg = _new(_CHALLENGE_BUILD)
     msg.method = method
     msg.extra = extra
@@ -643,16 +645,18 @@ class Authenticate(Message):
 _AUTHENTICATE_BUILD = _builder(Authenticate)
 
 
-def _parse_authenticate(
-    w: list[Any],
-) -> Any:
+def _parse_authenticate(w: list[Any]) -> Any:
     if len(w) != 3:
         raise _arity("AUTHENTICATE", "3", len(w))
     signature, extra = w[1], w[2]
     if type(signature) is not str:
         raise _not_str("AUTHENTICATE.Signature", signature)
-    if extra or type(extra) is not dict:
-        _known(extra, {}, "AUTHENTICATE.Extra")
+    # Extra is free-form (auth-method specific): only a dict with string keys.
+    if type(extra) is not dict:
+        raise _Invalid(f"AUTHENTICATE.Extra must be a dict, got {type(extra).__name__}")
+    for key in extra:
+        if type(key) is not str:
+            raise _Invalid(f"AUTHENTICATE.Extra keys must be strings, got {key!r:.80}")
     msg = _new(_AUTHENTICATE_BUILD)
     msg.signature = signature
     msg.extra = extra
@@ -871,9 +875,7 @@ class Published(Message):
 _PUBLISHED_BUILD = _builder(Published)
 
 
-def _parse_published(
-    w: list[Any],
-) -> Any:
+def _parse_published(w: list[Any]) -> Any:
     if len(w) != 3:
         raise _arity("PUBLISHED", "3", len(w))
     request_id, publication_id = w[1], w[2]
@@ -929,9 +931,7 @@ def _check_topic_pattern(value: Any, options: dict[str, Any], what: str) -> None
 _SUBSCRIBE_BUILD = _builder(Subscribe)
 
 
-def _parse_subscribe(
-    w: list[Any],
-) -> Any:
+def _parse_subscribe(w: list[Any]) -> Any:
     if len(w) != 4:
         raise _arity("SUBSCRIBE", "4", len(w))
     request_id, options, topic = w[1], w[2], w[3]
@@ -968,9 +968,7 @@ class Subscribed(Message):
 _SUBSCRIBED_BUILD = _builder(Subscribed)
 
 
-def _parse_subscribed(
-    w: list[Any],
-) -> Any:
+def _parse_subscribed(w: list[Any]) -> Any:
     if len(w) != 3:
         raise _arity("SUBSCRIBED", "3", len(w))
     request_id, subscription_id = w[1], w[2]
@@ -1004,9 +1002,7 @@ class Unsubscribe(Message):
 _UNSUBSCRIBE_BUILD = _builder(Unsubscribe)
 
 
-def _parse_unsubscribe(
-    w: list[Any],
-) -> Any:
+def _parse_unsubscribe(w: list[Any]) -> Any:
     if len(w) != 3:
         raise _arity("UNSUBSCRIBE", "3", len(w))
     request_id, subscription_id = w[1], w[2]
@@ -1087,9 +1083,15 @@ class Unsubscribed(Message):
 _UNSUBSCRIBED_BUILD = _builder(Unsubscribed)
 
 
-def _parse_unsubscribed(
-    w: list[Any],
-) -> Any:
+def _parse_unsubscribed(w: list[Any]) -> Any:
+    if len(w) == 2:  # the plain reply, inline; _parse_revocable has every other form
+        request_id = w[1]
+        if type(request_id) is int and 0 < request_id <= MAX_ID:
+            msg = _new(_UNSUBSCRIBED_BUILD)
+            msg.request_id = request_id
+            msg.details = {}
+            msg.__class__ = Unsubscribed
+            return msg
     return _parse_revocable(w, Unsubscribed, _UNSUBSCRIBED_BUILD)
 
 
@@ -1184,9 +1186,7 @@ class EventReceived(Message):
 _EVENT_RECEIVED_BUILD = _builder(EventReceived)
 
 
-def _parse_event_received(
-    w: list[Any],
-) -> Any:
+def _parse_event_received(w: list[Any]) -> Any:
     if len(w) != 2:
         raise _arity("EVENT_RECEIVED", "2", len(w))
     publication_id = w[1]
@@ -1431,9 +1431,7 @@ class Registered(Message):
 _REGISTERED_BUILD = _builder(Registered)
 
 
-def _parse_registered(
-    w: list[Any],
-) -> Any:
+def _parse_registered(w: list[Any]) -> Any:
     if len(w) != 3:
         raise _arity("REGISTERED", "3", len(w))
     request_id, registration_id = w[1], w[2]
@@ -1467,9 +1465,7 @@ class Unregister(Message):
 _UNREGISTER_BUILD = _builder(Unregister)
 
 
-def _parse_unregister(
-    w: list[Any],
-) -> Any:
+def _parse_unregister(w: list[Any]) -> Any:
     if len(w) != 3:
         raise _arity("UNREGISTER", "3", len(w))
     request_id, registration_id = w[1], w[2]
@@ -1510,9 +1506,15 @@ class Unregistered(Message):
 _UNREGISTERED_BUILD = _builder(Unregistered)
 
 
-def _parse_unregistered(
-    w: list[Any],
-) -> Any:
+def _parse_unregistered(w: list[Any]) -> Any:
+    if len(w) == 2:  # the plain reply, inline; _parse_revocable has every other form
+        request_id = w[1]
+        if type(request_id) is int and 0 < request_id <= MAX_ID:
+            msg = _new(_UNREGISTERED_BUILD)
+            msg.request_id = request_id
+            msg.details = {}
+            msg.__class__ = Unregistered
+            return msg
     return _parse_revocable(w, Unregistered, _UNREGISTERED_BUILD)
 
 
@@ -1563,9 +1565,7 @@ def _check_invocation(
 _INVOCATION_BUILD = _builder(Invocation)
 
 
-def _parse_invocation(
-    w: list[Any],
-) -> Any:
+def _parse_invocation(w: list[Any]) -> Any:
     n = len(w)
     # The usual shapes inline; _tail sorts out (and reports) everything else.
     if n == 6 and type(w[4]) is list and type(w[5]) is dict:
@@ -1610,9 +1610,7 @@ class Interrupt(Message):
 _INTERRUPT_BUILD = _builder(Interrupt)
 
 
-def _parse_interrupt(
-    w: list[Any],
-) -> Any:
+def _parse_interrupt(w: list[Any]) -> Any:
     if len(w) != 3:
         raise _arity("INTERRUPT", "3", len(w))
     request_id, options = w[1], w[2]
