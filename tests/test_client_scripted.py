@@ -52,7 +52,7 @@ from wampcore.messages import (
     Unsubscribed,
     Welcome,
 )
-from wampcore.transports import RawSocketClient
+from wampcore.transports import MessageFraming, RawSocketClient
 
 ABORT, GOODBYE, ERROR, PUBLISH, SUBSCRIBE, UNSUBSCRIBE = 3, 6, 8, 16, 32, 34
 CALL, CANCEL, REGISTER, UNREGISTER, YIELD = 48, 49, 64, 66, 70
@@ -894,3 +894,10 @@ def test_nothing_processed_after_violation() -> None:
     events = s.events()
     assert not any(isinstance(e, PublicationReceived) for e in events)
     assert isinstance(events[-1], TransportClosed)
+
+
+def test_identity_framing_queues_hello_at_construction_spec_3_1() -> None:
+    """HELLO must be the client's first message; the adapter writes before it ever reads."""
+    peer = ClientPeer("realm1", MessageFraming("wamp.2.json"))
+    (hello,) = peer.payloads_to_send()
+    assert hello.startswith(b'[1,"realm1",')

@@ -140,7 +140,7 @@ from .messages import (
     from_wire,
 )
 from .serializers import Serializer
-from .transports.base import Closed, Framing, Payload, Pong, Ready
+from .transports.base import Closed, Framing, FramingEvent, Payload, Pong, Ready
 
 __all__ = [
     "DEFAULT_ROLES",
@@ -577,6 +577,12 @@ class ClientPeer:
             Invocation: self._on_invocation,
             Interrupt: self._on_interrupt,
         }
+        # A framing that is ready at once (the identity framing) must get HELLO queued now:
+        # the adapter writes before it reads, and the router speaks only after HELLO.
+        if not self._events:
+            fev = framing.next_event()
+            if fev is not None:
+                self._on_framing_event(fev)
 
     # -- properties ------------------------------------------------------------------------------
 
@@ -642,17 +648,7 @@ class ClientPeer:
             fev = self._framing.next_event()
             if fev is None:
                 return None
-            if type(fev) is Payload:
-                # After a violation or close() nothing more is processed; after our own ABORT,
-                # what the router had in flight is dropped until the next HELLO.
-                if self._open and not self._failed and not self._quiet:
-                    self._on_payload(fev.data)
-            elif type(fev) is Ready:
-                self._on_ready(fev.serializer)
-            elif type(fev) is Closed:
-                self._on_closed(fev)
-            elif type(fev) is Pong:
-                events.append(PongReceived(fev.data))
+            self._on_framing_event(fev)
         return events.popleft()
 
     def data_to_send(self) -> bytes:
@@ -1004,6 +1000,19 @@ class ClientPeer:
         return type(request_id) is int and 1 <= request_id < self._tracker.peek_request_id()
 
     # -- internals: framing events ---------------------------------------------------------------
+
+    def _on_framing_event(self, fev: FramingEvent) -> None:
+        if type(fev) is Payload:
+            # After a violation or close() nothing more is processed; after our own ABORT,
+            # what the router had in flight is dropped until the next HELLO.
+            if self._open and not self._failed and not self._quiet:
+                self._on_payload(fev.data)
+        elif type(fev) is Ready:
+            self._on_ready(fev.serializer)
+        elif type(fev) is Closed:
+            self._on_closed(fev)
+        elif type(fev) is Pong:
+            self._events.append(PongReceived(fev.data))
 
     def _on_ready(self, serializer: Serializer) -> None:
         self._serializer = serializer
