@@ -736,6 +736,9 @@ def test_cancel_refusals_spec_4_5() -> None:
     s = joined()
     with pytest.raises(LocalProtocolError):
         s.peer.cancel(1)  # never made
+    sub = s.peer.subscribe("com.t")
+    with pytest.raises(LocalProtocolError):
+        s.peer.cancel(sub)  # not a call
     rid = s.peer.call("com.p")
     with pytest.raises(LocalProtocolError):
         s.peer.cancel(rid, "later")

@@ -945,8 +945,11 @@ class ClientPeer:
         """
         if mode not in _CANCEL_MODES:
             raise LocalProtocolError(f"cancel mode must be one of {_CANCEL_MODES}, got {mode!r}")
-        if call_request_id not in self._requests and self._issued(call_request_id):
+        req = self._requests.get(call_request_id)
+        if req is None and self._issued(call_request_id):
             return
+        if req is not None and req.type != CALL:
+            raise LocalProtocolError(f"request {call_request_id} is not a call")
         self._require("caller", "call_canceling", router="dealer")
         self._send(Cancel(request_id=call_request_id, options={"mode": mode}))
 
