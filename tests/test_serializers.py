@@ -229,6 +229,44 @@ def test_cbor_shared_references_are_violations() -> None:
     violation(ser("cbor"), bytes.fromhex("81d81d00"), "tag 29")
 
 
+@pytest.mark.parametrize("batched", [False, True])
+def test_cbor_uint8_typed_array_is_binary(batched: bool) -> None:
+    """wamp-spec §5.1: binary is a CBOR byte string. node-cbor (so autobahn-js) sends every
+    Uint8Array as RFC 8746 tag 64 around one: read as bytes, so a router can forward it to JSON
+    and MessagePack peers (found by tests/test_interop_autobahn_js.py)."""
+    wire = [70, 1, {}, [cbor2.CBORTag(64, b"\x00\x01\xff")], {"b": cbor2.CBORTag(64, b"")}]
+    data = cbor2.dumps(wire)
+    assert data.count(b"\xd8\x40") == 2  # the tag is really on the wire
+    s = ser("cbor", batched)
+    decoded = s.decode(len(data).to_bytes(4, "big") + data if batched else data)
+    assert decoded == [[70, 1, {}, [b"\x00\x01\xff"], {"b": b""}]]
+    for name in NAMES:
+        assert ser(name).decode(ser(name).encode(decoded[0])) == decoded
+
+
+@pytest.mark.parametrize("content", ["text", 5, [1, 2], None], ids=repr)
+def test_cbor_uint8_typed_array_must_hold_bytes(content: Any) -> None:
+    """Tag 64 around anything but a byte string is not a uint8 array: refused."""
+    violation(ser("cbor"), cbor2.dumps([70, 1, {}, [cbor2.CBORTag(64, content)]]), "tag 64")
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_cbor_undefined_is_null(batched: bool) -> None:
+    """wamp-spec §5.1: WAMP's values are JSON's, which has no undefined. A JavaScript callee
+    that returns nothing yields [undefined] through node-cbor; it is read as None at any depth,
+    so that it reaches JSON and MessagePack callers as null."""
+    u = cbor2.undefined
+    wire = [70, 1, {}, [u, 247, b"\xf7", "\xf7"], {"a": u, "n": [[u, {"x": u}]]}]
+    data = cbor2.dumps(wire)
+    s = ser("cbor", batched)
+    decoded = s.decode(len(data).to_bytes(4, "big") + data if batched else data)
+    assert decoded == [
+        [70, 1, {}, [None, 247, b"\xf7", "\xf7"], {"a": None, "n": [[None, {"x": None}]]}]
+    ]
+    for name in NAMES:
+        assert ser(name).decode(ser(name).encode(decoded[0])) == decoded
+
+
 @pytest.mark.parametrize("name", ["msgpack", "cbor", "json"])
 def test_trailing_data_is_a_violation(name: str) -> None:
     """wamp-spec §5.4: one WAMP message per transport message -- bytes after it are garbage."""

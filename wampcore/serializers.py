@@ -12,6 +12,11 @@ Binary values: MessagePack uses ``bin`` and CBOR byte strings natively. JSON use
 convention (wamp-spec.md §5.2): bytes travel as a string holding NUL followed by base64, at any
 depth of a message, in both directions.
 
+Two CBOR items from JavaScript peers (autobahn-js uses node-cbor) are read as their WAMP
+meaning, so that they can be forwarded to JSON and MessagePack peers: a ``Uint8Array`` arrives
+as RFC 8746 tag 64 around a byte string (read as bytes), and ``undefined`` (simple value 23, what
+a JS callee that returns nothing yields) is read as null (None).
+
 Batched variants (wamp-spec.md §5.3): JSON follows each message with 0x1E; MessagePack and CBOR
 precede each message with a 4-byte big-endian length (the spec gives no CBOR framing; this is
 Autobahn's, the only one in use).
@@ -25,6 +30,7 @@ import json
 import re
 import secrets
 import struct
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import cbor2
@@ -350,14 +356,46 @@ class MsgPackSerializer(Serializer):
 # --- CBOR ------------------------------------------------------------------------------------
 
 
-def _no_tag(decoder: Any) -> Any:
+def _no_tag(value: Any, immutable: bool) -> Any:
     raise ValueError("WAMP uses no value-sharing or string-reference tags")
 
 
 # WAMP defines no CBOR tags. These four are stateful: shared values (28/29) can build cyclic
 # structures no other serializer can carry, and string references (256/25) depend on earlier
-# parts of the input. They are refused; other tags decode as cbor2 decodes them.
+# parts of the input. They are refused; tag 64 is read as bytes (below); other tags decode as
+# cbor2 decodes them.
 _CBOR_REFUSED_TAGS = {28: _no_tag, 29: _no_tag, 256: _no_tag, 25: _no_tag}
+
+
+def _uint8_array(value: Any, immutable: bool) -> bytes:
+    # Tag 64 says "these bytes are a uint8 array": exactly what WAMP calls binary. node-cbor
+    # writes every Uint8Array this way, and a CBORTag could not be forwarded to other serializers.
+    if type(value) is not bytes:
+        raise ValueError("CBOR tag 64 (uint8 typed array) must hold a byte string")
+    return value
+
+
+_CBOR_DECODERS: dict[int, Callable[[Any, bool], Any]] = {**_CBOR_REFUSED_TAGS, 64: _uint8_array}
+_CBOR_UNDEFINED_BYTE = b"\xf7"
+
+
+def _cbor_undefined_to_none(root: list[Any]) -> None:
+    """Replace, in place and at any depth, every CBOR ``undefined`` value by None.
+
+    JSON and MessagePack have no ``undefined`` and Python users expect None; map keys cannot be
+    undefined (strict_hashable_types refuses them).
+    """
+    undefined = cbor2.undefined
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        items = enumerate(node) if type(node) is list else node.items()
+        for k, v in items:
+            if v is undefined:
+                node[k] = None
+            elif type(v) is list or type(v) is dict:
+                stack.append(v)
+
 
 # cbor2.loads does not report where the data item ended, so trailing bytes would pass
 # unnoticed. Decoding ``[payload, S]`` instead, where S is a random 64-bit integer drawn once per
@@ -396,7 +434,7 @@ class CBORSerializer(Serializer):
             pair = _cbor_loads(
                 b"\x82" + data + _CBOR_SENTINEL_BYTES,
                 max_depth=MAX_DEPTH + 1,
-                semantic_decoders=_CBOR_REFUSED_TAGS,
+                semantic_decoders=_CBOR_DECODERS,
                 strict_hashable_types=True,
             )
         except Exception as exc:
@@ -406,6 +444,8 @@ class CBORSerializer(Serializer):
         obj = pair[0]
         if type(obj) is not list:
             raise _not_a_list("cbor", obj)
+        if _CBOR_UNDEFINED_BYTE in data:  # memchr first: most payloads hold no 0xf7 byte
+            _cbor_undefined_to_none(obj)
         return [obj]
 
     def _decode_one(self, data: bytes) -> list[Any]:
@@ -413,7 +453,7 @@ class CBORSerializer(Serializer):
             pair = _cbor_loads(
                 b"\x82" + data + _CBOR_SENTINEL_BYTES,
                 max_depth=MAX_DEPTH + 1,
-                semantic_decoders=_CBOR_REFUSED_TAGS,
+                semantic_decoders=_CBOR_DECODERS,
                 strict_hashable_types=True,
             )
         except Exception as exc:
@@ -423,6 +463,8 @@ class CBORSerializer(Serializer):
         obj = pair[0]
         if type(obj) is not list:
             raise _not_a_list("cbor", obj)
+        if _CBOR_UNDEFINED_BYTE in data:  # memchr first: most payloads hold no 0xf7 byte
+            _cbor_undefined_to_none(obj)
         return obj
 
 
