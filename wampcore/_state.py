@@ -31,6 +31,15 @@ message is illegal) and ``receive(msg)`` for each message from the peer (it rais
   call already answered, a late continuation of a finished progressive call. An id that was
   never issued is not late: it is a violation.
 
+**Pending requests live here, once.** Each open request is one entry in ``pending_out`` (issued by
+this side) or ``pending_in`` (issued by the peer). What the owner of the session needs to know
+about a request (the client's record of what it asked, the router's ``CallRecord``) is attached
+to that entry as its ``context`` (``attach``), read back with ``context``/``open_requests``, and
+disappears with the entry: when the final reply passes ``send``/``receive`` (``answered`` then
+holds the context of the request it closed, for the receiver's handler), when ``forget`` drops
+an entry whose answer is no longer wanted (a later answer is then *late* and ignored), or at
+``reset``. Nobody keeps a parallel table in sync by hand.
+
 Request-id rules enforced on receipt: a new request must carry exactly the next id of the
 sender's counter (wamp-spec.md §3.6), except a progressive-call continuation, which repeats the
 id of its still-open call (§4.3). Replies must answer a pending request of the matching type; a
@@ -41,6 +50,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from .ids import RequestIds
@@ -212,10 +222,12 @@ ROUTER_ROLES = frozenset({"broker", "dealer"})
 
 @dataclass(slots=True)
 class _Pending:
-    """An open request: its type, and whether it is a still-open progressive CALL stream."""
+    """An open request: its type, whether it is a still-open progressive CALL stream, and what
+    the session's owner attached to it."""
 
     type: int
     streaming: bool = False
+    context: Any = None
 
 
 class SessionTracker:
@@ -223,7 +235,9 @@ class SessionTracker:
 
     __slots__ = (
         "_in_last",
+        "_orphans",
         "_out_ids",
+        "answered",
         "client_roles",
         "pending_in",
         "pending_out",
@@ -247,6 +261,11 @@ class SessionTracker:
         self.pending_in: dict[int, _Pending] = {}
         self._out_ids = RequestIds()
         self._in_last = 0
+        #: After ``send``/``receive`` of a final reply: the context of the request it closed
+        #: (None if none was attached, or if the message closed no request).
+        self.answered: Any = None
+        #: Open requests dropped by ``reset`` since the last ``take_orphans``.
+        self._orphans: list[tuple[bool, int, int, Any]] = []
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -274,6 +293,42 @@ class SessionTracker:
         """Whether the router announced ``feature`` for ``role``."""
         return _feature(self.router_roles, role, feature)
 
+    # -- request contexts ------------------------------------------------------------------------
+
+    def attach(self, request_id: int, context: Any, *, mine: bool) -> None:
+        """Attach ``context`` to an open request (``mine``: issued by this side).
+
+        Raises ``LocalProtocolError`` if no such request is open.
+        """
+        entry = (self.pending_out if mine else self.pending_in).get(request_id)
+        if entry is None:
+            raise LocalProtocolError(f"request {request_id} is not open")
+        entry.context = context
+
+    def context(self, request_id: int, *, mine: bool) -> Any:
+        """The context attached to an open request, or None."""
+        entry = (self.pending_out if mine else self.pending_in).get(request_id)
+        return None if entry is None else entry.context
+
+    def forget(self, request_id: int, *, mine: bool) -> Any:
+        """Drop an open request whose answer is no longer wanted; returns its context.
+
+        An answer that still arrives for it is late: ``receive`` reports IGNORE.
+        """
+        entry = (self.pending_out if mine else self.pending_in).pop(request_id, None)
+        return None if entry is None else entry.context
+
+    def open_requests(self, *, mine: bool) -> list[tuple[int, int, Any]]:
+        """``(request_id, type, context)`` of every open request, oldest first."""
+        table = self.pending_out if mine else self.pending_in
+        return [(rid, entry.type, entry.context) for rid, entry in table.items()]
+
+    def take_orphans(self) -> list[tuple[bool, int, int, Any]]:
+        """``(mine, request_id, type, context)`` of every request that was still open when a
+        ``reset`` ended the session (an ABORT, a GOODBYE handshake), once; oldest first."""
+        orphans, self._orphans = self._orphans, []
+        return orphans
+
     # -- the two operations ----------------------------------------------------------------------
 
     def send(self, msg: Message) -> Disposition:
@@ -282,6 +337,7 @@ class SessionTracker:
         IGNORE means: do not send it after all (a CANCEL or a reply for a request that has
         already finished, or anything while this side awaits a GOODBYE reply).
         """
+        self.answered = None
         try:
             return self._apply(msg, self.side, local=True)
         except ProtocolError as exc:
@@ -289,13 +345,20 @@ class SessionTracker:
 
     def receive(self, msg: Message) -> Disposition:
         """Check and record a message from the peer."""
+        self.answered = None
         try:
             return self._apply(msg, self.side.other, local=False)
         except ProtocolError as exc:
             raise RemoteProtocolError(exc.message, reason=exc.reason) from None
 
     def reset(self) -> None:
-        """Forget the session (after ABORT, a closed GOODBYE handshake or a violation)."""
+        """Forget the session (after ABORT, a closed GOODBYE handshake or a violation).
+
+        Requests still open become orphans (``take_orphans``): their owner ends them.
+        """
+        orphans = self._orphans
+        orphans.extend((True, rid, e.type, e.context) for rid, e in self.pending_out.items())
+        orphans.extend((False, rid, e.type, e.context) for rid, e in self.pending_in.items())
         self.state = SessionState.CLOSED
         self.pending_in.clear()
         self.pending_out.clear()
@@ -303,6 +366,7 @@ class SessionTracker:
         self.router_roles = {}
         self._out_ids = RequestIds()
         self._in_last = 0
+        self.answered = None
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -324,6 +388,7 @@ class SessionTracker:
         if mtype == HELLO:
             assert isinstance(msg, Hello)
             self.reset()
+            self._orphans = []  # a new session: whatever the last one left is nobody's now
             self.client_roles = _roles(msg.details.get("roles"), CLIENT_ROLES)
             if not self.client_roles:
                 raise ProtocolError("HELLO.Details.roles announces no client role")
@@ -395,6 +460,7 @@ class SessionTracker:
                 # The dealer expects no answer (wamp-spec.md §4.5): the invocation is over for
                 # both sides, and a later YIELD/ERROR is a late reply, dropped.
                 del table[msg.request_id]
+                self.answered = pending.context
         return Disposition.PROCESS
 
     def _new_request(self, msg: Message, mtype: int, issued: bool, local: bool) -> Disposition:
@@ -460,6 +526,7 @@ class SessionTracker:
             raise ProtocolError(f"reply for request {request_id} that is not pending")
         if final:
             del table[request_id]
+            self.answered = pending.context
         return Disposition.PROCESS
 
     def _was_issued(self, request_id: int, *, by_this_side: bool) -> bool:

@@ -554,8 +554,6 @@ class ClientPeer:
         self._quiet = False
         self._session_id: int | None = None
         self._leaving: tuple[str, str | None] | None = None
-        self._requests: dict[int, _Request] = {}
-        self._invocations: dict[int, _Invocation] = {}
         #: Invocations that ended with their session: answers to them are dropped, not errors.
         self._ended_invocations: set[int] = set()
         #: subscription id -> (topic, match); registration id -> (procedure, match).
@@ -734,11 +732,14 @@ class ClientPeer:
             kwargs=_kwargs(kwargs, "CALL"),
         )
         self._send(msg)
-        self._requests[rid] = _Request(
-            CALL,
-            procedure,
-            receive_progress=opts.get("receive_progress") is True,
-            streaming=opts.get("progress") is True,
+        self._attach(
+            rid,
+            _Request(
+                CALL,
+                procedure,
+                receive_progress=opts.get("receive_progress") is True,
+                streaming=opts.get("progress") is True,
+            ),
         )
         return rid
 
@@ -755,7 +756,7 @@ class ClientPeer:
         Dropped silently if the call was already answered (the callee may finish first).
         """
         _flag(progress, "CALL progress")
-        req = self._requests.get(call_request_id)
+        req = self._request(call_request_id)
         if req is None or req.type != CALL:
             if self._issued(call_request_id):
                 return
@@ -823,7 +824,7 @@ class ClientPeer:
         )
         self._send(msg)
         if opts.get("acknowledge") is True:
-            self._requests[rid] = _Request(PUBLISH, topic)
+            self._attach(rid, _Request(PUBLISH, topic))
         return rid
 
     def subscribe(
@@ -843,7 +844,7 @@ class ClientPeer:
         rid = self._tracker.peek_request_id()
         msg = Subscribe(request_id=rid, options=opts, topic=topic)
         self._send(msg)
-        self._requests[rid] = _Request(SUBSCRIBE, topic, match=msg.match)
+        self._attach(rid, _Request(SUBSCRIBE, topic, match=msg.match))
         return rid
 
     def unsubscribe(self, subscription_id: int) -> int:
@@ -851,7 +852,7 @@ class ClientPeer:
         rid = self._tracker.peek_request_id()
         msg = Unsubscribe(request_id=rid, subscription_id=subscription_id)
         self._send(msg)
-        self._requests[rid] = _Request(UNSUBSCRIBE, target=subscription_id)
+        self._attach(rid, _Request(UNSUBSCRIBE, target=subscription_id))
         return rid
 
     def register(
@@ -874,7 +875,7 @@ class ClientPeer:
         rid = self._tracker.peek_request_id()
         msg = Register(request_id=rid, options=opts, procedure=procedure)
         self._send(msg)
-        self._requests[rid] = _Request(REGISTER, procedure, match=msg.match)
+        self._attach(rid, _Request(REGISTER, procedure, match=msg.match))
         return rid
 
     def unregister(self, registration_id: int) -> int:
@@ -882,7 +883,7 @@ class ClientPeer:
         rid = self._tracker.peek_request_id()
         msg = Unregister(request_id=rid, registration_id=registration_id)
         self._send(msg)
-        self._requests[rid] = _Request(UNREGISTER, target=registration_id)
+        self._attach(rid, _Request(UNREGISTER, target=registration_id))
         return rid
 
     # -- callee replies and cancel ---------------------------------------------------------------
@@ -900,7 +901,7 @@ class ClientPeer:
         Dropped silently if the invocation already ended (INTERRUPT killnowait, or its session).
         """
         _flag(progress, "YIELD progress")
-        inv = self._invocations.get(invocation_id)
+        inv = self._invocation(invocation_id)
         if inv is None and invocation_id in self._ended_invocations:
             return
         if progress and (inv is None or not inv.receive_progress):
@@ -914,8 +915,6 @@ class ClientPeer:
             kwargs=_kwargs(kwargs, "YIELD"),
         )
         self._send(msg)
-        if not progress:
-            self._invocations.pop(invocation_id, None)
 
     def yield_error(
         self,
@@ -925,7 +924,7 @@ class ClientPeer:
         kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         """Answer an invocation with ERROR ``error``. Dropped silently if it already ended."""
-        if invocation_id not in self._invocations and invocation_id in self._ended_invocations:
+        if self._invocation(invocation_id) is None and invocation_id in self._ended_invocations:
             return
         msg = Error(
             request_type=INVOCATION,
@@ -935,7 +934,6 @@ class ClientPeer:
             kwargs=_kwargs(kwargs, "ERROR"),
         )
         self._send(msg)
-        self._invocations.pop(invocation_id, None)
 
     def cancel(self, call_request_id: int, mode: str = "kill") -> None:
         """Send CANCEL for a pending call (skip, kill or killnowait; wamp-spec.md §4.5).
@@ -945,7 +943,7 @@ class ClientPeer:
         """
         if mode not in _CANCEL_MODES:
             raise LocalProtocolError(f"cancel mode must be one of {_CANCEL_MODES}, got {mode!r}")
-        req = self._requests.get(call_request_id)
+        req = self._request(call_request_id)
         if req is None and self._issued(call_request_id):
             return
         if req is not None and req.type != CALL:
@@ -972,6 +970,19 @@ class ClientPeer:
             return False
         self._framing.send(data)
         return True
+
+    def _attach(self, request_id: int, request: _Request) -> None:
+        """Record what a request just sent was: it lives on its state-table entry."""
+        if request_id in self._tracker.pending_out:
+            self._tracker.attach(request_id, request, mine=True)
+
+    def _request(self, request_id: int) -> _Request | None:
+        found: _Request | None = self._tracker.context(request_id, mine=True)
+        return found
+
+    def _invocation(self, request_id: int) -> _Invocation | None:
+        found: _Invocation | None = self._tracker.context(request_id, mine=False)
+        return found
 
     def _send_limit(self) -> int | None:
         framing = self._framing
@@ -1064,19 +1075,21 @@ class ClientPeer:
         """End every pending request and open invocation of the session that just ended."""
         events = self._events
         err_args = [message] if message else None
-        for rid, req in self._requests.items():
-            events.append(
-                RequestError(
-                    request_type=req.type, request_id=rid, error=reason, args=err_args, local=True
+        self._tracker.reset()  # what was still open is handed back as orphans
+        orphans = self._tracker.take_orphans()
+        for mine, rid, rtype, _ in orphans:
+            if mine:
+                events.append(
+                    RequestError(
+                        request_type=rtype, request_id=rid, error=reason, args=err_args, local=True
+                    )
                 )
-            )
-        self._requests.clear()
-        for rid in self._invocations:
-            events.append(
-                InterruptReceived(request_id=rid, mode="killnowait", reason=reason, local=True)
-            )
-            self._ended_invocations.add(rid)
-        self._invocations.clear()
+        for mine, rid, _, _ in orphans:
+            if not mine:
+                events.append(
+                    InterruptReceived(request_id=rid, mode="killnowait", reason=reason, local=True)
+                )
+                self._ended_invocations.add(rid)
         self._subscriptions.clear()
         self._registrations.clear()
         self._session_id = None
@@ -1144,7 +1157,7 @@ class ClientPeer:
         self._events.append(Left(reason=reason, message=message, local=True))
 
     def _on_error(self, msg: Error) -> None:
-        req = self._requests.pop(msg.request_id)
+        req: _Request = self._tracker.answered
         if req.type == UNSUBSCRIBE and msg.error == NO_SUCH_SUBSCRIPTION:
             self._subscriptions.pop(req.target, None)
         elif req.type == UNREGISTER and msg.error == NO_SUCH_REGISTRATION:
@@ -1163,13 +1176,11 @@ class ClientPeer:
     def _on_result(self, msg: Result) -> None:
         progress = msg.progress
         if progress:
-            req = self._requests[msg.request_id]
-            if not req.receive_progress:
+            req = self._request(msg.request_id)
+            if req is None or not req.receive_progress:
                 raise RemoteProtocolError(
                     f"progressive RESULT for call {msg.request_id}, which did not ask for one"
                 )
-        else:
-            del self._requests[msg.request_id]
         self._events.append(
             CallResult(
                 request_id=msg.request_id,
@@ -1181,13 +1192,12 @@ class ClientPeer:
         )
 
     def _on_published(self, msg: Published) -> None:
-        del self._requests[msg.request_id]
         self._events.append(
             PublishAcknowledged(request_id=msg.request_id, publication_id=msg.publication_id)
         )
 
     def _on_subscribed(self, msg: Subscribed) -> None:
-        req = self._requests.pop(msg.request_id)
+        req: _Request = self._tracker.answered
         self._subscriptions[msg.subscription_id] = (req.uri, req.match)
         self._events.append(
             SubscriptionCreated(
@@ -1212,14 +1222,14 @@ class ClientPeer:
                     )
                 )
             return
-        req = self._requests.pop(msg.request_id)
+        req: _Request = self._tracker.answered
         self._subscriptions.pop(req.target, None)
         self._events.append(
             SubscriptionEnded(request_id=msg.request_id, subscription_id=req.target)
         )
 
     def _on_registered(self, msg: Registered) -> None:
-        req = self._requests.pop(msg.request_id)
+        req: _Request = self._tracker.answered
         self._registrations[msg.registration_id] = (req.uri, req.match)
         self._events.append(
             RegistrationCreated(
@@ -1243,7 +1253,7 @@ class ClientPeer:
                     )
                 )
             return
-        req = self._requests.pop(msg.request_id)
+        req: _Request = self._tracker.answered
         self._registrations.pop(req.target, None)
         self._events.append(
             RegistrationEnded(request_id=msg.request_id, registration_id=req.target)
@@ -1280,7 +1290,7 @@ class ClientPeer:
             raise RemoteProtocolError(
                 "progressive INVOCATION, but progressive_call_invocations was not announced"
             )
-        inv = self._invocations.get(msg.request_id)
+        inv = self._invocation(msg.request_id)
         continuation = inv is not None
         if inv is None:
             reg = self._registrations.get(msg.registration_id)
@@ -1294,7 +1304,7 @@ class ClientPeer:
                 procedure=procedure if type(procedure) is str else reg[0],
                 receive_progress=d.get("receive_progress") is True,
             )
-            self._invocations[msg.request_id] = inv
+            self._tracker.attach(msg.request_id, inv, mine=False)
         elif inv.registration_id != msg.registration_id:
             raise RemoteProtocolError(
                 f"INVOCATION {msg.request_id} continues under another registration"
@@ -1321,8 +1331,7 @@ class ClientPeer:
 
     def _on_interrupt(self, msg: Interrupt) -> None:
         mode = msg.options.get("mode", "kill")
-        if mode == "killnowait":
-            self._invocations.pop(msg.request_id, None)
+        # A killnowait INTERRUPT has already closed the invocation in the state table.
         self._events.append(
             InterruptReceived(
                 request_id=msg.request_id,
