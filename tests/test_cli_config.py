@@ -12,6 +12,7 @@ from wampcore.adapters.asyncio import SessionAborted, connect, serve
 from wampcore.config import (
     ConfigError,
     ConfigFileError,
+    HistoryConfig,
     Limits,
     ListenerConfig,
     RealmConfig,
@@ -87,6 +88,86 @@ def test_errors_name_file_line_and_key(tmp_path: Path, text: str, line: int, fie
     assert isinstance(error, ConfigError)  # one family for every configuration problem
     assert (error.filename, error.line, error.field) == (str(path), line, field)
     assert str(error).startswith(f"{path}:{line}: {field}: ")
+
+
+def test_realm_history_is_a_nested_array_of_tables(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [[realms]]
+        name = "realm1"
+        embedded_authrole = "backend"
+        [[realms.history]]
+        uri = "com.example.news"
+        match = "exact"
+        limit = 50
+        [[realms.history]]
+        uri = "com.example."
+        match = "prefix"
+
+        [[realms]]
+        name = "realm2"
+        [[realms.history]]
+        uri = "com.example.news"
+        """,
+    )
+    assert load_config(path).realms == [
+        RealmConfig(
+            "realm1",
+            history=[
+                HistoryConfig("com.example.news", match="exact", limit=50),
+                HistoryConfig("com.example.", match="prefix"),
+            ],
+            embedded_authrole="backend",
+        ),
+        RealmConfig("realm2", history=[HistoryConfig("com.example.news")]),
+    ]
+    inline = write(tmp_path, '[[realms]]\nname = "a"\nhistory = [{ uri = "com.x", limit = 3 }]\n')
+    expected = [RealmConfig("a", history=[HistoryConfig("com.x", limit=3)])]
+    assert load_config(inline).realms == expected
+
+
+HISTORY = '[[realms]]\nname = "a"\n[[realms.history]]\nuri = "com.x"\n'
+TWO_REALMS = '[[realms]]\nname = "a"\n[[realms]]\nname = "b"\n[[realms.history]]\nuri = "com.y"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "problem"),
+    [
+        (HISTORY + "limits = 5\n", 5, "realms[0].history[0].limits", "unknown key"),
+        (HISTORY + 'limit = "50"\n', 5, "realms[0].history[0].limit", "expected an integer"),
+        (HISTORY + "limit = true\n", 5, "realms[0].history[0].limit", "expected an integer"),
+        (HISTORY + "limit = 0\n", 5, "realms[0].history[0].limit", "positive integer"),
+        (HISTORY + "limit = 100001\n", 5, "realms[0].history[0].limit", "at most 100000"),
+        (HISTORY + 'match = "wildcard"\n', 5, "realms[0].history[0].match", "expected one of"),
+        (HISTORY + "[[realms.history]]\n", 5, "realms[0].history[1]", "uri"),
+        (
+            HISTORY + '[[realms.history]]\nuri = "com.x"\n',
+            6,
+            "realms[0].history[1].uri",
+            "duplicate",
+        ),
+        (TWO_REALMS + 'match = "any"\n', 7, "realms[1].history[0].match", "expected one of"),
+        (
+            TWO_REALMS + '[[realms.history]]\nuri = "wamp.session.on_join"\n',
+            8,
+            "realms[1].history[1].uri",
+            "wamp.*",
+        ),
+        ('[[realms]]\nname = "a"\nhistory = 5\n', 3, "realms[0].history", "expected an array"),
+        ('[[realms]]\nname = "a"\nembedded_authrole = ""\n', 3, "realms[0].embedded_authrole", ""),
+    ],
+)
+def test_history_errors_name_file_line_and_key(
+    tmp_path: Path, text: str, line: int, field: str, problem: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigFileError) as info:
+        read_config_file(path)
+    error = info.value
+    assert (error.filename, error.line, error.field) == (str(path), line, field)
+    assert str(error).startswith(f"{path}:{line}: {field}: ")
+    assert problem in str(error)
 
 
 def test_unreadable_and_invalid_files(tmp_path: Path) -> None:

@@ -5,8 +5,22 @@ applies. Every field has a default that serves ``realm1`` to anonymous clients; 
 raises :class:`~wampcore.errors.ConfigError` naming the offending field (``limits.
 handshake_timeout``, ``realms[2].name`` ...). The router validates the configuration it is given.
 
-Roles, permissions and authentication principals come with the authentication issue; a TOML
-loader (``load_config(path) -> RouterConfig``) is added by the adapters.
+Roles, permissions and authentication principals come with the authentication issue.
+``load_config(path) -> RouterConfig`` reads the same configuration from a TOML file, mapping
+tables onto the dataclasses by field name::
+
+    outbound_policy = "drop"            # any RouterConfig field
+    [limits]                            # Limits fields
+    max_message_size = 1048576
+    [[realms]]                          # one table per RealmConfig
+    name = "realm1"
+    embedded_authrole = "trusted"
+    [[realms.history]]                  # one table per HistoryConfig of that realm
+    uri = "com.example.news"
+    match = "exact"
+    limit = 50
+    [[listeners]]                       # where the `wampcore router` command listens
+    url = "ws://127.0.0.1:8080/ws"
 """
 
 from __future__ import annotations
@@ -27,6 +41,7 @@ from .errors import ConfigError, LocalProtocolError
 __all__ = [
     "ConfigFile",
     "ConfigFileError",
+    "HistoryConfig",
     "Limits",
     "ListenerConfig",
     "OutboundPolicy",
@@ -85,6 +100,47 @@ class Limits:
         _positive_int(self.outbound_queue_bytes, f"{prefix}.outbound_queue_bytes")
 
 
+#: The largest ``HistoryConfig.limit``: events kept per history entry.
+_MAX_HISTORY_LIMIT = 100_000
+
+
+def _covers_wamp(uri: str, match: str) -> bool:
+    """Whether the topic pattern ``uri`` (under ``match``) covers a ``wamp.*`` topic."""
+    if uri == "wamp" or uri.startswith("wamp."):
+        return True
+    return match == "prefix" and "wamp.".startswith(uri)
+
+
+@dataclass
+class HistoryConfig:
+    """Event history a realm keeps for the topics one pattern matches (wamp-spec §14.4.10)."""
+
+    #: The topic (``match="exact"``) or topic prefix (``match="prefix"``); never ``wamp.*``.
+    uri: str
+    #: ``"exact"`` or ``"prefix"``, as in a SUBSCRIBE's ``match`` option.
+    match: Literal["exact", "prefix"] = "exact"
+    #: How many of the most recent events are kept (1 to 100000).
+    limit: int = 100
+
+    def validate(self, prefix: str = "history") -> None:
+        """Raise :class:`ConfigError` naming the first invalid field."""
+        if self.match not in ("exact", "prefix"):
+            raise ConfigError(f"{prefix}.match", f'must be "exact" or "prefix", got {self.match!r}')
+        prefix_match = self.match == "prefix"
+        if not isinstance(self.uri, str) or not _uri.is_valid(self.uri, allow_empty=prefix_match):
+            what = "URI prefix" if prefix_match else "URI"
+            raise ConfigError(f"{prefix}.uri", f"must be a valid {what}, got {self.uri!r}")
+        if _covers_wamp(self.uri, self.match):
+            raise ConfigError(
+                f"{prefix}.uri", f"must not cover the reserved wamp.* topics, got {self.uri!r}"
+            )
+        _positive_int(self.limit, f"{prefix}.limit")
+        if self.limit > _MAX_HISTORY_LIMIT:
+            raise ConfigError(
+                f"{prefix}.limit", f"must be at most {_MAX_HISTORY_LIMIT}, got {self.limit!r}"
+            )
+
+
 @dataclass
 class RealmConfig:
     """One realm. Roles and permissions arrive with the authentication issue."""
@@ -92,12 +148,36 @@ class RealmConfig:
     name: str
     #: Whether clients may join without authenticating (authrole ``anonymous``).
     allow_anonymous: bool = True
+    #: Topics whose recent events the realm keeps (``[[realms.history]]`` in a file).
+    history: list[HistoryConfig] = field(default_factory=list)
+    #: The authrole embedded (router-internal) sessions join this realm with by default.
+    embedded_authrole: str = "trusted"
 
     def validate(self, prefix: str = "realm") -> None:
         """Raise :class:`ConfigError` naming the first invalid field."""
         if not isinstance(self.name, str) or not _uri.is_valid(self.name):
             raise ConfigError(f"{prefix}.name", f"must be a valid URI, got {self.name!r}")
         _bool(self.allow_anonymous, f"{prefix}.allow_anonymous")
+        if not isinstance(self.history, list):
+            raise ConfigError(
+                f"{prefix}.history", f"must be a list of HistoryConfig, got {self.history!r}"
+            )
+        seen: set[tuple[str, str]] = set()
+        for i, entry in enumerate(self.history):
+            name = f"{prefix}.history[{i}]"
+            if not isinstance(entry, HistoryConfig):
+                raise ConfigError(name, f"must be a HistoryConfig, got {entry!r}")
+            entry.validate(name)
+            if (entry.uri, entry.match) in seen:
+                raise ConfigError(
+                    f"{name}.uri", f"duplicate history entry {entry.uri!r} (match {entry.match!r})"
+                )
+            seen.add((entry.uri, entry.match))
+        role = self.embedded_authrole
+        if not isinstance(role, str) or not _uri.is_valid(role):
+            raise ConfigError(
+                f"{prefix}.embedded_authrole", f"must be a non-empty role name, got {role!r}"
+            )
 
 
 def _default_realms() -> list[RealmConfig]:
@@ -134,6 +214,14 @@ class RouterConfig:
             realm.validate(f"realms[{i}]")
             if self.strict_uris and not _uri.is_valid(realm.name, strict=True):
                 raise ConfigError(f"realms[{i}].name", f"is not a strict URI: {realm.name!r}")
+            for j, entry in enumerate(realm.history):
+                allow_empty = entry.match == "prefix"
+                if self.strict_uris and not _uri.is_valid(
+                    entry.uri, strict=True, allow_empty=allow_empty
+                ):
+                    raise ConfigError(
+                        f"realms[{i}].history[{j}].uri", f"is not a strict URI: {entry.uri!r}"
+                    )
             if realm.name in seen:
                 raise ConfigError(f"realms[{i}].name", f"duplicate realm {realm.name!r}")
             seen.add(realm.name)
@@ -159,6 +247,8 @@ class RouterConfig:
 #     max_message_size = 1048576
 #     [[realms]]                          # one table per RealmConfig
 #     name = "realm1"
+#     [[realms.history]]                  # nested: HistoryConfig entries of that realm
+#     uri = "com.example.news"
 #     [[listeners]]                       # where the `wampcore router` command listens
 #     url = "ws://127.0.0.1:8080/ws"
 #
@@ -340,16 +430,23 @@ def _key_line(lines: list[str], key: _Key) -> int | None:
     """The 1-based line that declares ``key`` (or its nearest enclosing key), if any."""
     found: dict[_Key, int] = {}
     table: _Key = ()
+    # Entries so far of each array of tables, by resolved key: ("realms",) and, nested,
+    # ("realms", 0, "history") -- a header's inner names refer to the array's last entry.
     counts: dict[_Key, int] = {}
     for number, line in enumerate(lines, 1):
         header = _HEADER.match(line)
         if header:
-            parts: _Key = tuple(p.strip().strip("\"'") for p in header.group(2).split("."))
-            if header.group(1) == "[[":
-                index = counts.get(parts, 0)
-                counts[parts] = index + 1
-                found.setdefault(parts, number)
-                parts = (*parts, index)
+            names = [p.strip().strip("\"'") for p in header.group(2).split(".")]
+            parts: _Key = ()
+            for depth, name in enumerate(names, 1):
+                parts = (*parts, name)
+                if depth == len(names) and header.group(1) == "[[":
+                    index = counts.get(parts, 0)
+                    counts[parts] = index + 1
+                    found.setdefault(parts, number)
+                    parts = (*parts, index)
+                elif parts in counts:
+                    parts = (*parts, counts[parts] - 1)
             table = parts
             found.setdefault(table, number)
             continue
