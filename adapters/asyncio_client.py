@@ -179,10 +179,11 @@ class Session:
     ) -> None:
         self.url = url
         self.realm = realm
-        self._endpoint: Endpoint = parse_url(url)
+        # "local:<realm>" names a router-internal session (see .local); it has no endpoint.
+        self._endpoint: Endpoint | None = None if url.startswith("local:") else parse_url(url)
         self._serializers = tuple(serializers or DEFAULT_SERIALIZERS)
         self._ssl = ssl
-        if self._endpoint.tls and ssl is None:
+        if self._endpoint is not None and self._endpoint.tls and ssl is None:
             self._ssl = _ssl.create_default_context()
         self._timeout = timeout
         self._reconnect = Reconnect() if reconnect is True else (reconnect or None)
@@ -215,6 +216,8 @@ class Session:
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
         ep = self._endpoint
+        if ep is None:
+            raise ConnectionFailed(f"{self.url}: not a transport URL")
         peer = wc.ClientPeer(
             self.realm,
             ep.client_framing(self._serializers, max_message_size=self._max_message_size),

@@ -13,13 +13,17 @@ import contextlib
 import logging
 import os
 import ssl as _ssl
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from wampcore.client import ClientPeer
 from wampcore.router import PeerId, Router
 
 from .endpoints import DEFAULT_SERIALIZERS, Endpoint, parse_url, remove_stale_socket
+
+if TYPE_CHECKING:
+    from .local import LocalSession, _LocalLink
 
 __all__ = ["ListenError", "Listener", "RouterServer", "serve"]
 
@@ -118,6 +122,9 @@ class RouterServer:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._closed = asyncio.Event()
+        #: Embedded sessions (see :meth:`local_session`), pumped after every router step.
+        self._locals: dict[_LocalLink, None] = {}
+        self._pumping = False
         #: The URLs actually listened on (with ephemeral ports filled in), in listener order.
         self.urls: list[str] = []
 
@@ -150,6 +157,61 @@ class RouterServer:
         self.urls.append(url)
         return url
 
+    # --- embedded sessions -----------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def local_session(
+        self,
+        realm: str,
+        *,
+        authid: str | None = None,
+        authrole: str | None = None,
+        authextra: dict[str, Any] | None = None,
+    ) -> AsyncIterator[LocalSession]:
+        """An embedded session in ``realm``: the client Session API, no socket.
+
+        It joins with ``authrole`` (default: the realm's ``embedded_authrole``, ``trusted``),
+        is listed by the meta API, and leaves when the block ends. Raises
+        :class:`SessionAborted` if the realm does not exist.
+        """
+        from .local import LocalSession
+
+        session = LocalSession(self, realm, authid=authid, authrole=authrole, authextra=authextra)
+        await session._open()
+        try:
+            yield session
+        finally:
+            await session.leave()
+
+    async def open_local(self, realm: str, identity: dict[str, Any]) -> ClientPeer:
+        peer = self.router.open_local_session(realm, **identity)
+        return peer
+
+    def attach_local(self, link: _LocalLink) -> None:
+        self._locals[link] = None
+
+    def detach_local(self, link: _LocalLink) -> None:
+        self._locals.pop(link, None)
+
+    def local_output(self) -> None:
+        self._after(None)
+
+    def _pump_locals(self) -> None:
+        """Let embedded sessions handle what the router sent them, until all is quiet."""
+        if self._pumping or not self._locals:
+            return
+        self._pumping = True
+        try:
+            moved = True
+            while moved:
+                moved = False
+                for link in list(self._locals):
+                    if link.pump_events():
+                        moved = True
+                self.flush()
+        finally:
+            self._pumping = False
+
     # --- called by connections -------------------------------------------------------------
 
     def attach(self, conn: _Connection, framing: Any, info: dict[str, Any]) -> None:
@@ -174,10 +236,14 @@ class RouterServer:
     # --- the pump ---------------------------------------------------------------------------
 
     def _after(self, conn: _Connection | None) -> None:
-        """Flush every writable peer, close finished ones, deliver events, rearm the timer."""
+        """Flush every writable peer, close finished ones, let embedded sessions run, deliver
+        events, rearm the timer."""
+        if self._pumping:
+            return  # the pump in progress does all of this when it is done
         self.flush()
         if conn is not None and conn.peer is not None:
             self._maybe_close(conn)
+        self._pump_locals()
         self._events()
         self._rearm()
 
@@ -225,6 +291,7 @@ class RouterServer:
         self.flush()
         for conn in list(self._connections.values()):
             self._maybe_close(conn)
+        self._pump_locals()
         self._events()
         self._rearm()
 
@@ -241,13 +308,15 @@ class RouterServer:
         for server in self._servers:
             server.close()
         self._servers.clear()
-        if self._connections:
+        if self._connections or self._locals:
             self.router.shutdown(reason, message)
             self.flush()
+            self._pump_locals()
             for conn in list(self._connections.values()):
                 self._maybe_close(conn)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), timeout)
+            if self._connections:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closed.wait(), timeout)
         for conn in list(self._connections.values()):
             if conn.transport is not None:
                 conn.transport.abort()

@@ -43,6 +43,7 @@ __all__ = [
     "ConnectionLost",
     "ConnectionRefused",
     "HandshakeFailed",
+    "LocalSession",
     "Reconnect",
     "Registration",
     "RouterUnreachable",
@@ -200,6 +201,26 @@ class Session:
 
     def __exit__(self, *exc_info: object) -> None:
         self.leave()
+
+
+class LocalSession(Session):
+    """A blocking embedded session; open it with ``ThreadedRouterServer.local_session``."""
+
+    def __init__(self, host: Any, realm: str, **identity: Any) -> None:
+        self._runner = _LoopThread()
+        try:
+            self._session = self._runner.run(self._open_local(host, realm, identity))
+        except BaseException:
+            self._runner.stop()
+            raise
+
+    @staticmethod
+    async def _open_local(host: Any, realm: str, identity: dict[str, Any]) -> aio.Session:
+        from .local import LocalSession as AsyncLocalSession
+
+        session = AsyncLocalSession(host, realm, **identity)
+        await session._open()
+        return session
 
 
 def connect(url: str, realm: str, **options: Any) -> Session:

@@ -8,19 +8,26 @@ slowly leaves its bytes queued in the router, where its outbound budget applies.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import queue
 import socket
 import ssl as _ssl
 import threading
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
+from wampcore.client import ClientPeer
 from wampcore.router import PeerId, Router
 
 from .asyncio_server import Listener, ListenError
 from .endpoints import Endpoint, parse_url, remove_stale_socket
+
+if TYPE_CHECKING:
+    from .local import _LocalLink
+    from .threads import LocalSession
 
 __all__ = ["ThreadedRouterServer"]
 
@@ -60,6 +67,9 @@ class ThreadedRouterServer:
         self._threads: list[threading.Thread] = []
         self._conns: dict[PeerId, _Conn] = {}
         self._stopped = threading.Event()
+        #: Embedded sessions: their link and the event loop that runs them.
+        self._locals: dict[_LocalLink, asyncio.AbstractEventLoop] = {}
+        self._locals_lock = threading.Lock()
         #: The URLs listened on, with ephemeral ports filled in.
         self.urls: list[str] = []
 
@@ -99,6 +109,63 @@ class ThreadedRouterServer:
                 sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
+
+    # --- embedded sessions -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def local_session(
+        self,
+        realm: str,
+        *,
+        authid: str | None = None,
+        authrole: str | None = None,
+        authextra: dict[str, Any] | None = None,
+    ) -> Iterator[LocalSession]:
+        """An embedded session in ``realm`` with the blocking client API, no socket (see the
+        asyncio server's ``local_session``). It leaves when the block ends."""
+        from .threads import LocalSession
+
+        session = LocalSession(self, realm, authid=authid, authrole=authrole, authextra=authextra)
+        try:
+            yield session
+        finally:
+            session.leave()
+
+    async def open_local(self, realm: str, identity: dict[str, Any]) -> ClientPeer:
+        """Runs on the session's loop: the routing thread opens it, the loop waits."""
+        done: concurrent.futures.Future[ClientPeer] = concurrent.futures.Future()
+        self._inbox.put(("open_local", (realm, identity, done)))
+        return await asyncio.wrap_future(done)
+
+    def attach_local(self, link: _LocalLink) -> None:
+        with self._locals_lock:
+            self._locals[link] = asyncio.get_running_loop()
+
+    def detach_local(self, link: _LocalLink) -> None:
+        with self._locals_lock:
+            self._locals.pop(link, None)
+
+    def local_output(self) -> None:
+        pass  # the routing thread routes it (the link's output callback posted the work)
+
+    def _open_local(self, realm: str, identity: dict[str, Any], done: Any) -> None:
+        try:
+            peer = self.router.open_local_session(realm, **identity)
+        except Exception as exc:
+            done.set_exception(exc)
+            return
+        link: Any = peer.framing
+        route: Callable[[], None] = link.on_client_output
+        # From now on the session's output is routed on this thread, not on its caller's.
+        link.on_client_output = lambda: self._inbox.put(("local", route))
+        done.set_result(peer)
+
+    def _wake_locals(self) -> None:
+        with self._locals_lock:
+            waiting = [(link, loop) for link, loop in self._locals.items() if link.has_input()]
+        for link, loop in waiting:
+            with contextlib.suppress(RuntimeError):  # its loop is closed: it is going anyway
+                loop.call_soon_threadsafe(link.pump)
 
     # --- I/O threads: bytes only ------------------------------------------------------------
 
@@ -168,11 +235,19 @@ class ThreadedRouterServer:
                 self._flush(self._conns.get(peer))
             for conn in touched:
                 self._flush(conn)
+            if self._locals:
+                self._wake_locals()
             while router.next_event() is not None:
                 pass
 
     def _handle(self, kind: str, value: Any, now: float, touched: list[_Conn | None]) -> None:
         router = self.router
+        if kind == "local":
+            value()  # a local session's output: route it now, on this thread
+            return
+        if kind == "open_local":
+            self._open_local(*value)
+            return
         conn: _Conn | None = value[0] if kind == "data" else value
         touched.append(conn)
         if conn is None:

@@ -146,15 +146,15 @@ def TestOneInput(data: bytes) -> None:
 
     # Nothing of the fuzzed peer is left, and nothing of the bystander is lost.
     assert router.session_count() == 1
-    realm = router._realms["realm1"]
+    realm = router.realm("realm1")
     assert [(s.uri, list(s.subscribers)) for s in realm.broker.subscriptions()] == [
-        ("com.t", list(router._sessions))
+        ("com.t", [s.id for s in router.sessions.sessions.values() if not s.hidden])
     ]
     assert [(r.uri, [c.id for c in r.callees]) for r in realm.dealer.registrations()] == [
-        ("com.p", list(router._sessions))
+        ("com.p", [s.id for s in router.sessions.sessions.values() if not s.hidden])
     ]
-    for session in router._sessions.values():
-        assert session.calls == {} and session.invocations == {}
+    for session in router.sessions.sessions.values():
+        assert session.open_calls() == [] and session.open_invocations() == []
 
     # The bystander still works: it publishes to itself and calls its own procedure.
     bystander.received.clear()

@@ -35,11 +35,15 @@ class Proc:
         self.err: queue.Queue[str] = queue.Queue()
         self.out_lines: list[str] = []
         self.err_lines: list[str] = []
-        for stream, q, keep in (
-            (self.popen.stdout, self.out, self.out_lines),
-            (self.popen.stderr, self.err, self.err_lines),
-        ):
-            threading.Thread(target=self._pump, args=(stream, q, keep), daemon=True).start()
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(stream, q, keep), daemon=True)
+            for stream, q, keep in (
+                (self.popen.stdout, self.out, self.out_lines),
+                (self.popen.stderr, self.err, self.err_lines),
+            )
+        ]
+        for pump in self._pumps:
+            pump.start()
 
     @staticmethod
     def _pump(stream: object, q: queue.Queue[str], keep: list[str]) -> None:
@@ -77,6 +81,14 @@ class Proc:
             return self.popen.wait(timeout)
         finally:
             time.sleep(0.05)  # let the pump threads take the last lines
+
+    def close_pipes(self) -> None:
+        """After the process has exited: let the pumps finish, then close its pipes."""
+        for pump in self._pumps:
+            pump.join(5)
+        for stream in (self.popen.stdout, self.popen.stderr):
+            if stream is not None:
+                stream.close()
 
     def signal(self, sig: int = signal.SIGTERM) -> None:
         if self.popen.poll() is None:
@@ -159,61 +171,89 @@ def crossbar_executable() -> str | None:
 
 
 class Crossbar:
-    """A Crossbar.io node on loopback with realm1 open to anonymous; ``urls`` like Router's."""
+    """A Crossbar.io node on loopback with realm1 open to anonymous; ``urls`` like Router's.
 
-    def __init__(self, executable: str, workdir: str) -> None:
+    ``roles`` are extra realm1 roles with the same open permissions as ``anonymous``;
+    ``extra_realms`` are further realm items, each also given the open ``anonymous`` role (plus
+    ``roles``) unless it names its own; ``extra_transports`` maps a name to the ``auth`` item
+    of one more WebSocket transport (reachable as ``urls[name]``), e.g.
+    ``{"alice": {"anonymous": {"type": "static", "role": "other", "authid": "alice"}}}``.
+    """
+
+    def __init__(
+        self,
+        executable: str,
+        workdir: str,
+        *,
+        roles: Sequence[str] = (),
+        extra_realms: Sequence[dict[str, object]] = (),
+        extra_transports: dict[str, dict[str, object]] | None = None,
+    ) -> None:
         import json
         from pathlib import Path
 
         ws_port, rs_port = free_port(), free_port()
+        extra_ports = {name: free_port() for name in extra_transports or {}}
         cbdir = Path(workdir) / ".crossbar"
         cbdir.mkdir(parents=True, exist_ok=True)
         everything = {"call": True, "register": True, "publish": True, "subscribe": True}
+
+        def open_role(name: str) -> dict[str, object]:
+            return {
+                "name": name,
+                "permissions": [
+                    {
+                        "uri": "",
+                        "match": "prefix",
+                        "allow": everything,
+                        "disclose": {"caller": False, "publisher": False},
+                        "cache": True,
+                    }
+                ],
+            }
+
+        realms: list[dict[str, object]] = [
+            {"name": "realm1", "roles": [open_role(name) for name in ("anonymous", *roles)]}
+        ]
+        for realm in extra_realms:
+            realms.append({"roles": [open_role(name) for name in ("anonymous", *roles)], **realm})
+        transports: list[dict[str, object]] = [
+            {
+                "type": "websocket",
+                "endpoint": {"type": "tcp", "interface": "127.0.0.1", "port": ws_port},
+                "serializers": ["json", "msgpack", "cbor"],
+            },
+            {
+                "type": "rawsocket",
+                "endpoint": {"type": "tcp", "interface": "127.0.0.1", "port": rs_port},
+                "serializers": ["json", "msgpack", "cbor"],
+            },
+        ]
+        for name, auth in (extra_transports or {}).items():
+            transports.append(
+                {
+                    "type": "websocket",
+                    "endpoint": {
+                        "type": "tcp",
+                        "interface": "127.0.0.1",
+                        "port": extra_ports[name],
+                    },
+                    "serializers": ["json", "msgpack", "cbor"],
+                    "auth": auth,
+                }
+            )
         config = {
             "version": 2,
             "controller": {},
-            "workers": [
-                {
-                    "type": "router",
-                    "realms": [
-                        {
-                            "name": "realm1",
-                            "roles": [
-                                {
-                                    "name": "anonymous",
-                                    "permissions": [
-                                        {
-                                            "uri": "",
-                                            "match": "prefix",
-                                            "allow": everything,
-                                            "disclose": {"caller": False, "publisher": False},
-                                            "cache": True,
-                                        }
-                                    ],
-                                }
-                            ],
-                        }
-                    ],
-                    "transports": [
-                        {
-                            "type": "websocket",
-                            "endpoint": {"type": "tcp", "interface": "127.0.0.1", "port": ws_port},
-                            "serializers": ["json", "msgpack", "cbor"],
-                        },
-                        {
-                            "type": "rawsocket",
-                            "endpoint": {"type": "tcp", "interface": "127.0.0.1", "port": rs_port},
-                            "serializers": ["json", "msgpack", "cbor"],
-                        },
-                    ],
-                }
-            ],
+            "workers": [{"type": "router", "realms": realms, "transports": transports}],
         }
         (cbdir / "config.json").write_text(json.dumps(config))
         self.proc = Proc([executable, "start", "--cbdir", str(cbdir), "--loglevel", "info"])
         self.urls = {"ws": f"ws://127.0.0.1:{ws_port}/ws", "rs": f"rs://127.0.0.1:{rs_port}"}
+        for name, port in extra_ports.items():
+            self.urls[name] = f"ws://127.0.0.1:{port}/ws"
         end = time.monotonic() + 90
-        for port in (ws_port, rs_port):
+        for port in (ws_port, rs_port, *extra_ports.values()):
             while not _accepting(port):
                 if time.monotonic() > end or self.proc.popen.poll() is not None:
                     self.kill()
@@ -226,6 +266,7 @@ class Crossbar:
             self.proc.wait(20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        self.proc.close_pipes()
 
     def __enter__(self) -> Crossbar:
         return self

@@ -100,7 +100,7 @@ def test_unsubscribe_and_no_such_subscription_wamp_spec_3_3() -> None:
     )
     b.unsubscribe(sub)
     net.pump()
-    assert net.router._realms["realm1"].broker.subscriptions() == []  # gone with the last one
+    assert net.router.realm("realm1").broker.subscriptions() == []  # gone with the last one
 
 
 def test_subscribed_comes_before_any_event_wamp_spec_3_3() -> None:

@@ -92,7 +92,7 @@ def test_non_reading_subscriber_keeps_router_memory_bounded_100k_events(policy: 
         left = [e for e in net.events_of(SessionLeft) if e.peer == slow.id]
         assert [e.cause for e in left] == [LeaveCause.OUTBOUND_QUEUE_FULL]
         assert slow.last(Abort).reason == "wampcore.error.outbound_queue_full"
-        assert net.router._realms["realm1"].broker.subscriptions() == []
+        assert net.router.realm("realm1").broker.subscriptions() == []
     assert not publisher.gone
     net.check()
 

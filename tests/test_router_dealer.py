@@ -27,8 +27,8 @@ def _registered(net: Network, peer: TestPeer, procedure: str, **options: Any) ->
 
 def _no_pending(net: Network) -> None:
     """No call state is left anywhere in the router."""
-    for session in net.router._sessions.values():
-        assert session.calls == {} and session.invocations == {}, session
+    for session in net.router.sessions.sessions.values():
+        assert session.open_calls() == [] and session.open_invocations() == [], session
 
 
 def _roles_without(role: str, *features: str) -> dict[str, Any]:
@@ -253,7 +253,7 @@ def test_late_yield_after_caller_left_leaks_nothing() -> None:
         callee.yield_(inv.request_id, ["late"])
     net.pump()
     session = net.router._peers[callee.id].session
-    assert session is not None and session.invocations == {}
+    assert session is not None and session.open_invocations() == []
     assert net.router._peers[callee.id].tracker.pending_out == {}
     net.check()
 

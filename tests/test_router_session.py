@@ -51,6 +51,12 @@ def test_welcome_announces_exactly_the_implemented_features_wamp_spec_4_1() -> N
         "subscriber_blackwhite_listing",
         "publisher_identification",
         "pattern_based_subscription",
+        "event_retention",
+        "event_history",
+        "payload_passthru_mode",
+        "subscription_revocation",
+        "session_meta_api",
+        "subscription_meta_api",
     }
     assert set(roles["dealer"]["features"]) == {
         "progressive_call_results",
@@ -60,6 +66,11 @@ def test_welcome_announces_exactly_the_implemented_features_wamp_spec_4_1() -> N
         "caller_identification",
         "pattern_based_registration",
         "shared_registration",
+        "payload_passthru_mode",
+        "registration_revocation",
+        "session_meta_api",
+        "registration_meta_api",
+        "testament_meta_api",
     }
 
 
@@ -172,7 +183,7 @@ def test_client_goodbye_is_answered_goodbye_and_out_wamp_spec_3_2() -> None:
         (b.session_id, LeaveCause.GOODBYE, "wamp.close.close_realm")
     ]
     # The removal path ran: nothing of b is left in the realm.
-    realm = net.router._realms["realm1"]
+    realm = net.router.realm("realm1")
     assert realm.broker.subscriptions() == [] and realm.dealer.registrations() == []
     a.publish("com.t", ["x"])
     net.pump()
@@ -217,7 +228,7 @@ def test_client_abort_ends_session_and_closes_transport_wamp_spec_3_2() -> None:
     left = net.events_of(SessionLeft)[0]
     assert left.cause is LeaveCause.ABORT and left.reason == "wamp.close.system_shutdown"
     assert net.events_of(PeerAborted)[0].by_peer
-    assert net.router._realms["realm1"].dealer.registrations() == []
+    assert net.router.realm("realm1").dealer.registrations() == []
 
 
 @pytest.mark.parametrize("transport", ["rawsocket", "websocket", "message"])
@@ -232,7 +243,7 @@ def test_eof_runs_the_removal_path(transport: str) -> None:
     left = net.events_of(SessionLeft)[0]
     assert left.cause is LeaveCause.TRANSPORT_LOST
     assert net.router.session_count() == 0
-    assert net.router._realms["realm1"].broker.subscriptions() == []
+    assert net.router.realm("realm1").broker.subscriptions() == []
 
 
 def test_connection_lost_is_idempotent_and_cleans_up() -> None:
@@ -353,4 +364,5 @@ def test_transport_info_reaches_session_joined() -> None:
     net = Network()
     peer = net.connect(transport_info={"peer": "tcp:127.0.0.1:5555"})
     peer.join()
-    assert net.events_of(SessionJoined)[0].transport_info == {"peer": "tcp:127.0.0.1:5555"}
+    info = net.events_of(SessionJoined)[0].transport_info
+    assert info == {"peer": "tcp:127.0.0.1:5555", "serializer": "json"}  # plus the negotiated one

@@ -262,7 +262,7 @@ class RouterMachine(RuleBasedStateMachine):
         router = self.net.router
         self.net.check()
         assert router.session_count() == len(self.active)
-        realm = router._realms["realm1"]
+        realm = router.realm("realm1")
         actual_subs = {
             (sub.uri, session_id)
             for sub in realm.broker.subscriptions()
@@ -289,12 +289,13 @@ class RouterMachine(RuleBasedStateMachine):
         }
         router_calls = {
             (session.id, request_id)
-            for session in router._sessions.values()
-            for request_id in session.calls
+            for session in router.sessions.sessions.values()
+            for call in session.open_calls()
+            for request_id in [call.caller_request_id]
         }
         assert router_calls == open_calls
         for peer in self.departed:
-            assert peer.session_id not in router._sessions
+            assert peer.session_id not in router.sessions.sessions
             assert router.should_close(peer.id)
 
 

@@ -53,12 +53,12 @@ def _assert_aborted(net: Network, offender: TestPeer, *, with_abort: bool = True
     assert offender.gone, "the transport must be closed"
     violations = net.events_of(ProtocolViolation)
     assert [v.peer for v in violations] == [offender.id]
-    realm = net.router._realms["realm1"]
+    realm = net.router.realm("realm1")
     assert all(offender.session_id not in s.subscribers for s in realm.broker.subscriptions())
     assert all(
         offender.session_id not in {c.id for c in r.callees} for r in realm.dealer.registrations()
     )
-    assert offender.session_id not in net.router._sessions
+    assert offender.session_id not in net.router.sessions.sessions
 
 
 def _n(peer: TestPeer, skip: int = 0) -> int:
@@ -174,7 +174,7 @@ def test_nothing_after_a_violation_is_processed_wamp_spec_3_6() -> None:
     subscribed = offender.all(Subscribed)
     assert len(subscribed) == 1  # only the first was answered
     assert isinstance(offender.received[-1], Abort)
-    assert net.router._realms["realm1"].broker.subscriptions() == []
+    assert net.router.realm("realm1").broker.subscriptions() == []
 
 
 def test_batched_payload_with_a_violation_stops_at_it_wamp_spec_3_6() -> None:
@@ -278,4 +278,4 @@ def test_lying_about_a_registration_id_is_an_error_not_a_violation_wamp_spec_3_4
     liar.unregister(reg_id)
     net.pump()
     assert liar.last(Error).error == "wamp.error.no_such_registration"
-    assert net.router._realms["realm1"].dealer.registration(reg_id) is not None
+    assert net.router.realm("realm1").dealer.registration(reg_id) is not None

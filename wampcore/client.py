@@ -141,6 +141,7 @@ from .messages import (
 )
 from .serializers import Serializer
 from .transports.base import Closed, Framing, FramingEvent, Payload, Pong, Ready
+from .transports.direct import DirectLink
 
 __all__ = [
     "DEFAULT_ROLES",
@@ -503,7 +504,7 @@ class ClientPeer:
     def __init__(
         self,
         realm: str,
-        framing: Framing,
+        framing: Framing | DirectLink,
         *,
         roles: Mapping[str, Mapping[str, Any]] | None = None,
         authid: str | None = None,
@@ -540,6 +541,8 @@ class ClientPeer:
 
         self._realm = realm
         self._framing = framing
+        #: Set for a router-internal session: message objects instead of bytes (no framing).
+        self._direct = framing if isinstance(framing, DirectLink) else None
         self._responder = responder
         self._tracker = SessionTracker(Side.CLIENT, strict_request_ids=strict_request_ids)
         self._events: deque[ClientEvent] = deque()
@@ -575,8 +578,13 @@ class ClientPeer:
             Invocation: self._on_invocation,
             Interrupt: self._on_interrupt,
         }
+        if self._direct is not None:
+            self._open = True  # a direct link has no transport handshake
+            self._hello_now()
+            return
         # A framing that is ready at once (the identity framing) must get HELLO queued now:
         # the adapter writes before it reads, and the router speaks only after HELLO.
+        assert not isinstance(framing, DirectLink)
         if not self._events:
             fev = framing.next_event()
             if fev is not None:
@@ -589,7 +597,7 @@ class ClientPeer:
         return self._realm
 
     @property
-    def framing(self) -> Framing:
+    def framing(self) -> Framing | DirectLink:
         return self._framing
 
     @property
@@ -635,6 +643,9 @@ class ClientPeer:
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes from the transport (``b""`` at EOF); events come from ``next_event``."""
+        if self._direct is not None:
+            raise LocalProtocolError("a router-internal session receives no bytes")
+        assert not isinstance(self._framing, DirectLink)
         self._framing.receive_data(data)
 
     def next_event(self) -> ClientEvent | None:
@@ -643,6 +654,11 @@ class ClientPeer:
         while not events:
             if self._transport_done:
                 return None
+            if self._direct is not None:
+                if not self._next_direct():
+                    return None
+                continue
+            assert not isinstance(self._framing, DirectLink)
             fev = self._framing.next_event()
             if fev is None:
                 return None
@@ -651,10 +667,15 @@ class ClientPeer:
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the transport, in order (byte-stream framings)."""
+        if self._direct is not None:
+            return b""
+        assert not isinstance(self._framing, DirectLink)
         return self._framing.data_to_send()
 
     def payloads_to_send(self) -> list[bytes]:
         """Whole messages to send (``MessageFraming`` only)."""
+        if self._direct is not None:
+            return []
         take: Callable[[], list[bytes]] | None = getattr(self._framing, "payloads_to_send", None)
         if take is None:
             raise LocalProtocolError("this framing is a byte stream: use data_to_send()")
@@ -684,6 +705,10 @@ class ClientPeer:
         """Close the transport; ``TransportClosed`` follows (pending requests end before it)."""
         self._closing = True
         self._open = False
+        if self._direct is not None:
+            self._direct.client_close()
+            return
+        assert not isinstance(self._framing, DirectLink)
         self._framing.close()
 
     def ping(self, data: bytes = b"") -> None:
@@ -955,9 +980,18 @@ class ClientPeer:
 
     def _send(self, msg: Message) -> bool:
         """Check ``msg`` completely, then queue it; False if the state table says to drop it."""
+        direct = self._direct
+        if direct is not None:
+            if not self._open or direct.closed:
+                raise LocalProtocolError(f"cannot send {msg.NAME}: the session's link is closed")
+            if self._tracker.send(msg) is Disposition.IGNORE:
+                return False
+            direct.client_send(msg)
+            return True
         if not self._open or self._serializer is None:
             what = "closing or closed" if self._closing else "not ready yet"
             raise LocalProtocolError(f"cannot send {msg.NAME}: the transport is {what}")
+        assert not isinstance(self._framing, DirectLink)
         data = self._serializer.encode(msg.to_wire())
         limit = self._send_limit()
         if limit is not None and len(data) > limit:
@@ -1049,13 +1083,33 @@ class ClientPeer:
         assert self._serializer is not None
         try:
             for wire in self._serializer.decode(data):
-                msg = from_wire(wire)
-                if self._tracker.receive(msg) is Disposition.PROCESS:
-                    self._handlers[type(msg)](msg)
+                self._on_message(from_wire(wire))
                 if self._failed or self._quiet:
                     return  # the rest of a batch is as dead as the session
         except RemoteProtocolError as exc:
             self._violation(exc.message)
+
+    def _on_message(self, msg: Message) -> None:
+        if self._tracker.receive(msg) is Disposition.PROCESS:
+            self._handlers[type(msg)](msg)
+
+    def _next_direct(self) -> bool:
+        """Process one message from a direct link; False when there is none (yet)."""
+        direct = self._direct
+        assert direct is not None
+        msg = direct.client_receive()
+        if msg is None:
+            if not direct.closed:
+                return False
+            self._on_closed(Closed("the router closed the session's link"))
+            return True
+        if self._failed or self._quiet or not self._open:
+            return True  # after a violation, our ABORT or close(): dropped
+        try:
+            self._on_message(msg)
+        except RemoteProtocolError as exc:
+            self._violation(exc.message)
+        return True
 
     def _violation(self, message: str) -> None:
         """The router broke the protocol: ABORT, end everything, close (wamp-spec.md §3.6)."""

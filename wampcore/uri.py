@@ -26,7 +26,14 @@ from typing import Generic, TypeVar
 
 from .errors import LocalProtocolError
 
-__all__ = ["MATCH_POLICIES", "PatternMap", "is_loose", "is_valid", "wildcard_matches"]
+__all__ = [
+    "MATCH_POLICIES",
+    "PatternMap",
+    "is_loose",
+    "is_valid",
+    "pattern_matches",
+    "wildcard_matches",
+]
 
 T = TypeVar("T")
 
@@ -78,6 +85,17 @@ def wildcard_matches(pattern: str, uri: str) -> bool:
     if len(p_parts) != len(u_parts):
         return False
     return all(p == "" or p == u for p, u in zip(p_parts, u_parts, strict=True))
+
+
+def pattern_matches(pattern: str, match: str, uri: str) -> bool:
+    """Whether a (pattern, match policy) subscription or registration covers ``uri``."""
+    if match == "exact":
+        return pattern == uri
+    if match == "prefix":
+        return uri.startswith(pattern)
+    if match == "wildcard":
+        return wildcard_matches(pattern, uri)
+    raise LocalProtocolError(f"unknown match policy {match!r}")
 
 
 class _Node(Generic[T]):

@@ -1,7 +1,16 @@
-"""The router: many peers, realms, a broker and a dealer per realm, outbound budgets; no I/O.
+"""The router: many connections, realms, a broker and a dealer per realm, the meta API; no I/O.
 
-``Router`` (in :mod:`.router`) is the one object an adapter drives; :mod:`.events` holds what
-``Router.next_event()`` reports.
+Two layers, one concern per file:
+
+* connection layer -- :mod:`.router` (``Router``: the adapter-facing API, framings, outbound
+  queues and budgets, deadlines, the protocol handshakes, router-internal sessions),
+  :mod:`.connection` (its records: network ``Peer`` and internal ``LocalPeer``),
+  :mod:`.events` (what ``Router.next_event()`` reports);
+* realm/session layer -- :mod:`.sessions` (join, leave, dispatch, deferred work),
+  :mod:`.member` (what broker and dealer route to), :mod:`.session` (a joined session),
+  :mod:`.realm`, :mod:`.broker` (publish, subscribe), :mod:`.dealer` (call, register),
+  :mod:`.store` (retained events, history), :mod:`.hooks` (lifecycle hooks), :mod:`.meta`
+  (the meta API), :mod:`.testament`.
 """
 
 from .events import (
@@ -16,13 +25,19 @@ from .events import (
     SessionJoined,
     SessionLeft,
 )
+from .hooks import Lifecycle
+from .member import Kind, Member, Outcome
 from .router import Router
 
 __all__ = [
     "EventsDropped",
     "HandshakeTimedOut",
     "InternalError",
+    "Kind",
     "LeaveCause",
+    "Lifecycle",
+    "Member",
+    "Outcome",
     "PeerAborted",
     "PeerId",
     "ProtocolViolation",

@@ -1,9 +1,12 @@
 """The dealer of one realm: registrations and routed calls (wamp-spec.md §3.4, §4.2-§4.9).
 
-Owns the realm's registrations and every call in flight (``CallRecord``: caller, callee, the
-two request ids, and the call's progress/cancel/timeout state). A record is indexed from both of
-its sessions (``Session.calls`` and ``Session.invocations``), so the removal path finds exactly
-the calls a departing session is part of.
+Owns the realm's registrations and decides every call in flight (``CallRecord``: caller,
+callee, the two request ids, and the call's progress/cancel/timeout state). Dealer code sees
+only realm members (:class:`~.member.Member`), never connections or their state trackers. A
+record is kept by its two members -- the caller's open call, the callee's open invocation (for
+a tracked session, on the state-table entries of the CALL and the INVOCATION) -- so the record
+exists once, ends when the state table closes its request, and the removal path finds exactly
+the calls a departing member is part of.
 
 Implemented features (announced in WELCOME):
 
@@ -22,7 +25,11 @@ Implemented features (announced in WELCOME):
 * call timeout (``timeout`` in ms on the CALL): the dealer runs the timer itself; when it fires
   the caller gets ERROR ``wamp.error.timeout`` and the callee an INTERRUPT ``killnowait`` (or
   nothing, if it cannot cancel). A callee that announced call_timeout also finds the timeout in
-  INVOCATION.Details.timeout. With progressive results the timer restarts at each result.
+  INVOCATION.Details.timeout. With progressive results the timer restarts at each result;
+* payload passthru (``ppt_*`` and Autobahn's ``enc_*`` options travel from CALL to INVOCATION
+  and from YIELD/ERROR to RESULT/ERROR unchanged; the payload is never decoded);
+* registration revocation (``remove_callee``: UNREGISTERED with request id 0 to a callee that
+  announced it).
 
 URIs the dealer answers with besides the basic profile's (``no_such_procedure``,
 ``procedure_already_exists``, ``no_such_registration``):
@@ -38,11 +45,13 @@ URIs the dealer answers with besides the basic profile's (``no_such_procedure``,
   progressive_call_invocations;
 * ``wampcore.error.too_many_pending_calls`` -- the caller is at
   ``Limits.max_pending_calls_per_session``;
-* ``wamp.error.invalid_uri`` -- REGISTER in the reserved ``wamp.*`` namespace.
+* ``wamp.error.invalid_uri`` -- REGISTER in the reserved ``wamp.*`` namespace by a network
+  client (router-internal members register the meta API there).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import (
@@ -77,7 +86,9 @@ from ..messages import (
     Yield,
 )
 from ..uri import PatternMap
-from .session import Outcome, Outlet, Session
+from .broker import PASS_THROUGH
+from .hooks import Lifecycle
+from .member import Kind, Member, Outcome, Outlet
 
 __all__ = ["DEALER_FEATURES", "DEFAULT_CANCEL_MODE", "CallRecord", "Dealer", "Registration"]
 
@@ -90,20 +101,15 @@ DEALER_FEATURES: dict[str, bool] = {
     "caller_identification": True,
     "pattern_based_registration": True,
     "shared_registration": True,
+    "payload_passthru_mode": True,
+    "registration_revocation": True,
+    "session_meta_api": True,
+    "registration_meta_api": True,
+    "testament_meta_api": True,
 }
 
 #: The mode of a CANCEL that names none (the spec gives no default, wamp-spec.md §9.12).
 DEFAULT_CANCEL_MODE = "killnowait"
-
-_PASS_THROUGH = (
-    "enc_algo",
-    "enc_serializer",
-    "enc_key",
-    "ppt_scheme",
-    "ppt_serializer",
-    "ppt_cipher",
-    "ppt_keyid",
-)
 
 _FAILURE_URIS = {
     Outcome.TOO_LARGE: PAYLOAD_SIZE_EXCEEDED,
@@ -120,14 +126,26 @@ _FAILURE_TEXT = {
 class Registration:
     """One (procedure, match) registration and its callees, in registration order."""
 
-    __slots__ = ("callee_options", "callees", "id", "invoke", "match", "next_index", "uri")
+    __slots__ = (
+        "callee_options",
+        "callees",
+        "created",
+        "id",
+        "invoke",
+        "match",
+        "next_index",
+        "uri",
+    )
 
-    def __init__(self, registration_id: int, uri: str, match: str, invoke: str) -> None:
+    def __init__(
+        self, registration_id: int, uri: str, match: str, invoke: str, created: str = ""
+    ) -> None:
         self.id = registration_id
         self.uri = uri
         self.match = match
         self.invoke = invoke
-        self.callees: list[Session] = []
+        self.created = created
+        self.callees: list[Member] = []
         #: Per callee session id: (disclose_caller, forward_timeout) from its REGISTER.
         self.callee_options: dict[int, tuple[bool, bool]] = {}
         self.next_index = 0
@@ -141,6 +159,7 @@ class CallRecord:
         "caller",
         "caller_request_id",
         "deadline",
+        "dealer",
         "done",
         "invocation_id",
         "killing",
@@ -153,9 +172,9 @@ class CallRecord:
 
     def __init__(
         self,
-        caller: Session,
+        caller: Member,
         caller_request_id: int,
-        callee: Session,
+        callee: Member,
         invocation_id: int,
         registration: Registration,
         procedure: str,
@@ -176,15 +195,37 @@ class CallRecord:
         self.timeout = 0.0
         self.deadline: float | None = None
         self.done = False
+        #: The dealer that decides this call (its timeout fires there).
+        self.dealer: Dealer | None = None
 
 
 class Dealer:
     """Registrations and routed calls for one realm."""
 
-    __slots__ = ("_by_id", "_ids", "_max_pending", "_outlet", "_registrations")
+    __slots__ = (
+        "_by_id",
+        "_clock",
+        "_hooks",
+        "_ids",
+        "_max_pending",
+        "_outlet",
+        "_realm",
+        "_registrations",
+    )
 
-    def __init__(self, outlet: Outlet, *, max_pending_calls: int) -> None:
+    def __init__(
+        self,
+        realm: Any,
+        outlet: Outlet,
+        hooks: Lifecycle,
+        clock: Callable[[], str],
+        *,
+        max_pending_calls: int,
+    ) -> None:
+        self._realm = realm
         self._outlet = outlet
+        self._hooks = hooks
+        self._clock = clock
         self._max_pending = max_pending_calls
         self._ids = RouterScopeIds()
         self._registrations: PatternMap[Registration] = PatternMap()
@@ -195,17 +236,28 @@ class Dealer:
     def registration(self, registration_id: int) -> Registration | None:
         return self._by_id.get(registration_id)
 
-    def registrations(self) -> list[Registration]:
-        return list(self._by_id.values())
+    def registrations(self, *, own: bool = False) -> list[Registration]:
+        """The realm's registrations; the router's own ``wamp.*`` ones only with ``own``."""
+        if own:
+            return list(self._by_id.values())
+        return [r for r in self._by_id.values() if not r.uri.startswith("wamp.")]
+
+    def lookup(self, procedure: str, match: str = "exact") -> Registration | None:
+        return self._registrations.get(procedure, match)
+
+    def best(self, procedure: str) -> Registration | None:
+        """The registration a CALL to ``procedure`` would go to (wamp-spec.md §4.8)."""
+        return self._registrations.best(procedure)
 
     # -- REGISTER / UNREGISTER -------------------------------------------------------------------
 
-    def register(self, session: Session, msg: Register) -> None:
-        if msg.procedure.startswith("wamp."):
+    def register(self, session: Member, msg: Register) -> None:
+        if msg.procedure.startswith("wamp.") and not session.internal:
             self.refuse(session, msg, INVALID_URI, "the wamp.* namespace is reserved")
             return
         match, invoke = msg.match, msg.invoke
         reg = self._registrations.get(msg.procedure, match)
+        created = reg is None
         if reg is not None:
             if invoke == "single" or reg.invoke != invoke:
                 self.refuse(
@@ -224,7 +276,9 @@ class Dealer:
                 )
                 return
         else:
-            reg = Registration(self._ids.next(self._by_id), msg.procedure, match, invoke)
+            reg = Registration(
+                self._ids.next(self._by_id), msg.procedure, match, invoke, self._clock()
+            )
             self._registrations.set(msg.procedure, match, reg)
             self._by_id[reg.id] = reg
         reg.callees.append(session)
@@ -233,51 +287,69 @@ class Dealer:
             msg.options.get("forward_timeout") is True,
         )
         session.registrations[reg.id] = reg
-        self._outlet.reply(session, Registered(request_id=msg.request_id, registration_id=reg.id))
+        session.send(Registered(request_id=msg.request_id, registration_id=reg.id), Kind.REPLY)
+        if created:
+            self._hooks.registration_created(self._realm, session, reg)
+        self._hooks.registered(self._realm, session, reg)
 
-    def unregister(self, session: Session, msg: Unregister) -> None:
+    def unregister(self, session: Member, msg: Unregister) -> None:
         reg = session.registrations.pop(msg.registration_id, None)
         if reg is None:
-            self._outlet.reply(
-                session,
+            session.send(
                 Error(
                     request_type=UNREGISTER,
                     request_id=msg.request_id,
                     error=NO_SUCH_REGISTRATION,
                     args=[f"no registration {msg.registration_id} in this session"],
                 ),
+                Kind.REPLY,
             )
             return
+        session.send(Unregistered(request_id=msg.request_id), Kind.REPLY)
         self._drop_callee(reg, session)
-        self._outlet.reply(session, Unregistered(request_id=msg.request_id))
 
-    def refuse(self, session: Session, msg: Register | Call, error: str, text: str) -> None:
+    def refuse(self, session: Member, msg: Register | Call, error: str, text: str) -> None:
         """Answer a REGISTER or CALL with an ERROR."""
         request_type = REGISTER if isinstance(msg, Register) else CALL
-        self._outlet.reply(
-            session,
+        session.send(
             Error(request_type=request_type, request_id=msg.request_id, error=error, args=[text]),
+            Kind.REPLY,
         )
+
+    def remove_callee(self, reg: Registration, session: Member, reason: str | None) -> None:
+        """Revoke one callee's registration (the meta API's ``remove_callee``).
+
+        Invocations already sent to it still settle normally.
+        """
+        if session.registrations.pop(reg.id, None) is None:
+            return
+        if session.client_feature("callee", "registration_revocation"):
+            details: dict[str, Any] = {"registration": reg.id}
+            if reason:
+                details["reason"] = reason
+            session.send(Unregistered(request_id=0, details=details), Kind.REPLY)
+        self._drop_callee(reg, session)
 
     # -- CALL ------------------------------------------------------------------------------------
 
-    def call(self, caller: Session, msg: Call, now: float) -> None:
-        record = caller.calls.get(msg.request_id)
+    def call(self, caller: Member, msg: Call, now: float) -> None:
+        record = caller.call_record(msg.request_id)
         if record is not None:
             self._continue(record, msg)
             return
         progress = msg.options.get("progress") is True
-        if progress and not caller.caller_feature("progressive_call_invocations"):
+        if progress and not caller.client_feature("caller", "progressive_call_invocations"):
             raise RemoteProtocolError(
                 "CALL with Options.progress from a caller that did not announce "
                 "progressive_call_invocations"
             )
-        if len(caller.calls) >= self._max_pending:
+        in_flight = caller.calls_in_flight() - 1  # this CALL is open already
+        if in_flight >= self._max_pending:
             self.refuse(
                 caller,
                 msg,
                 TOO_MANY_PENDING_CALLS,
-                f"this session already has {len(caller.calls)} calls in flight",
+                f"this session already has {in_flight} calls in flight",
             )
             return
         reg = self._registrations.best(msg.procedure)
@@ -296,15 +368,10 @@ class Dealer:
                 )
                 return
             record = CallRecord(
-                caller,
-                msg.request_id,
-                callee,
-                callee.peer.tracker.peek_request_id(),
-                reg,
-                msg.procedure,
+                caller, msg.request_id, callee, callee.next_invocation_id(), reg, msg.procedure
             )
             invocation = self._invocation(record, msg)
-            outcome = self._outlet.invoke(callee, invocation)
+            outcome = callee.send(invocation, Kind.INVOKE)
             if outcome is Outcome.SENT:
                 self._open(record, msg, now)
                 return
@@ -312,7 +379,7 @@ class Dealer:
                 break  # too large or unencodable for this callee: another would fare no better
         self.refuse(caller, msg, _FAILURE_URIS.get(outcome, NO_AVAILABLE_CALLEE), _text(outcome))
 
-    def _candidates(self, reg: Registration) -> list[Session]:
+    def _candidates(self, reg: Registration) -> list[Member]:
         """Callees to try, in the order the registration's invocation policy prefers."""
         callees = reg.callees
         n = len(callees)
@@ -347,7 +414,7 @@ class Dealer:
         timeout = options.get("timeout", 0)
         if timeout and (callee.can_timeout or forward_timeout):
             details["timeout"] = timeout
-        for key in _PASS_THROUGH:
+        for key in PASS_THROUGH:
             if key in options:
                 details[key] = options[key]
         return Invocation(
@@ -365,12 +432,13 @@ class Dealer:
             options.get("receive_progress") is True and record.callee.can_progress_results
         )
         record.streaming = options.get("progress") is True
-        record.caller.calls[record.caller_request_id] = record
-        record.callee.invocations[record.invocation_id] = record
+        record.caller.attach_call(record.caller_request_id, record)
+        record.callee.attach_invocation(record.invocation_id, record)
         timeout_ms = options.get("timeout", 0)
         if timeout_ms:
             record.timeout = timeout_ms / 1000.0
             record.deadline = now + record.timeout
+            record.dealer = self
             self._outlet.schedule(record)
 
     def _continue(self, record: CallRecord, msg: Call) -> None:
@@ -392,15 +460,15 @@ class Dealer:
             kwargs=msg.kwargs,
             payload=msg.payload,
         )
-        outcome = self._outlet.invoke(record.callee, invocation)
+        outcome = record.callee.send(invocation, Kind.INVOKE)
         if outcome is not Outcome.SENT and outcome is not Outcome.IGNORED:
             self._abandon(record, _FAILURE_URIS.get(outcome, CANCELED), _text(outcome))
 
     # -- answers from the callee -----------------------------------------------------------------
 
-    def yield_(self, callee: Session, msg: Yield, now: float) -> None:
-        record = callee.invocations.get(msg.request_id)
-        if record is None:
+    def yield_(self, callee: Member, msg: Yield, now: float) -> None:
+        record = callee.invocation_record(msg.request_id)
+        if record is None or record.done:
             return  # settled meanwhile (cancel, timeout); the state table allows it
         if msg.progress:
             if not record.receive_progress:
@@ -412,7 +480,7 @@ class Dealer:
                 kwargs=msg.kwargs,
                 payload=msg.payload,
             )
-            outcome = self._outlet.send_result(record.caller, result)
+            outcome = record.caller.send(result, Kind.RESULT)
             if outcome in (Outcome.TOO_LARGE, Outcome.UNENCODABLE):
                 self._abandon(record, _FAILURE_URIS[outcome], _text(outcome))
             elif record.timeout:
@@ -428,9 +496,9 @@ class Dealer:
         )
         self._answer(record, result)
 
-    def error(self, callee: Session, msg: Error) -> None:
-        record = callee.invocations.get(msg.request_id)
-        if record is None:
+    def error(self, callee: Member, msg: Error) -> None:
+        record = callee.invocation_record(msg.request_id)
+        if record is None or record.done:
             return
         self._close(record)
         error = Error(
@@ -446,9 +514,9 @@ class Dealer:
 
     # -- CANCEL and timeouts -------------------------------------------------------------------
 
-    def cancel(self, caller: Session, msg: Cancel) -> None:
-        record = caller.calls.get(msg.request_id)
-        if record is None:
+    def cancel(self, caller: Member, msg: Cancel) -> None:
+        record = caller.call_record(msg.request_id)
+        if record is None or record.done:
             return
         mode = msg.options.get("mode") or DEFAULT_CANCEL_MODE
         if not record.callee.can_cancel:
@@ -457,9 +525,9 @@ class Dealer:
             if not record.killing:
                 record.killing = True
                 record.streaming = False
-                self._outlet.interrupt(
-                    record.callee,
+                record.callee.send(
                     Interrupt(request_id=record.invocation_id, options={"mode": "kill"}),
+                    Kind.REPLY,
                 )
             return
         self._abandon(record, CANCELED, "the call was canceled", mode=mode)
@@ -470,18 +538,22 @@ class Dealer:
 
     # -- removal ---------------------------------------------------------------------------------
 
-    def remove_session(self, session: Session) -> None:
-        """Undo everything a departing session is part of (its ``gone`` flag is already set)."""
+    def remove_session(self, session: Member) -> None:
+        """Undo everything a departing member is part of (its ``gone`` flag is already set)."""
         regs, session.registrations = session.registrations, {}
         for reg in regs.values():
             self._drop_callee(reg, session)
         # Calls it made: the callees are told with INTERRUPT killnowait where they can cancel
         # (wamp-spec.md §3.4); either way their late answers are dropped.
-        for record in list(session.calls.values()):
+        for record in session.open_calls():
+            if record.done:
+                continue
             self._interrupt_and_forget(record, "killnowait")
             self._close(record)
         # Invocations it owes: each caller gets ERROR wamp.error.canceled.
-        for record in list(session.invocations.values()):
+        for record in session.open_invocations():
+            if record.done:
+                continue
             self._close(record)
             self._answer(
                 record,
@@ -495,33 +567,37 @@ class Dealer:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _drop_callee(self, reg: Registration, session: Session) -> None:
+    def _drop_callee(self, reg: Registration, session: Member) -> None:
         if reg.callee_options.pop(session.id, None) is None:
             return
         reg.callees.remove(session)
-        if not reg.callees:
+        gone = not reg.callees
+        if gone:
             self._registrations.remove(reg.uri, reg.match)
             del self._by_id[reg.id]
+        self._hooks.unregistered(self._realm, session, reg)
+        if gone:
+            self._hooks.registration_deleted(self._realm, session, reg)
 
     def _close(self, record: CallRecord) -> None:
-        """Forget a settled call on both sides (its timer entry lapses by itself)."""
+        """A call is settled: the callee's INVOCATION wants no answer any more (the caller's
+        CALL closes with the answer sent to it; the timer entry lapses by itself)."""
         record.done = True
         record.deadline = None
-        record.caller.calls.pop(record.caller_request_id, None)
-        record.callee.invocations.pop(record.invocation_id, None)
+        record.callee.end_invocation(record.invocation_id)
 
     def _answer(self, record: CallRecord, msg: Result | Error) -> None:
         """Send the final RESULT/ERROR; substitute an ERROR if the caller cannot take it."""
-        outcome = self._outlet.send_result(record.caller, msg)
+        outcome = record.caller.send(msg, Kind.RESULT)
         if outcome in (Outcome.TOO_LARGE, Outcome.UNENCODABLE):
-            self._outlet.send_result(
-                record.caller,
+            record.caller.send(
                 Error(
                     request_type=CALL,
                     request_id=record.caller_request_id,
                     error=_FAILURE_URIS[outcome],
                     args=[_text(outcome)],
                 ),
+                Kind.RESULT,
             )
 
     def _abandon(
@@ -538,15 +614,15 @@ class Dealer:
     def _interrupt_and_forget(self, record: CallRecord, mode: str) -> None:
         callee = record.callee
         if mode != "skip" and callee.can_cancel and not callee.gone:
-            self._outlet.interrupt(
-                callee, Interrupt(request_id=record.invocation_id, options={"mode": mode})
+            callee.send(
+                Interrupt(request_id=record.invocation_id, options={"mode": mode}), Kind.REPLY
             )
         # The invocation is over for the dealer: a later YIELD/ERROR is late, and dropped.
-        callee.peer.tracker.pending_out.pop(record.invocation_id, None)
+        callee.end_invocation(record.invocation_id)
 
 
 def _pass_through(source: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
-    for key in _PASS_THROUGH:
+    for key in PASS_THROUGH:
         if key in source:
             details[key] = source[key]
     return details

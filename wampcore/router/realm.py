@@ -1,46 +1,70 @@
-"""A realm: its configuration, its sessions, and its broker and dealer.
+"""A realm: its configuration, its members, its broker and dealer, its kept events.
 
 Realms are isolated routing domains (wamp-spec.md §3.1): a publication or call never crosses
 from one realm to another. A realm created on demand (``RouterConfig.auto_create_realms``) is
-dropped again when its last session leaves, so HELLOs naming ever-new realms cannot grow the
-router.
+dropped again when its last session leaves (the router's own service session does not count),
+so HELLOs naming ever-new realms cannot grow the router.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from ..config import RealmConfig
 from ..ids import RandomSource
 from .broker import Broker
 from .dealer import Dealer
-from .session import Outlet, Session
+from .hooks import Lifecycle
+from .member import Member, Outlet
+from .store import EventStore
 
 __all__ = ["Realm"]
 
 
 class Realm:
-    """One realm's sessions, broker and dealer."""
+    """One realm's members, broker, dealer and event store."""
 
-    __slots__ = ("broker", "config", "dealer", "name", "on_demand", "sessions")
+    __slots__ = (
+        "broker",
+        "config",
+        "counted",
+        "dealer",
+        "members",
+        "name",
+        "on_demand",
+        "service",
+        "visible",
+    )
 
     def __init__(
         self,
         config: RealmConfig,
         outlet: Outlet,
         rng: RandomSource,
+        hooks: Lifecycle,
+        clock: Callable[[], str],
         *,
         max_pending_calls: int,
         on_demand: bool = False,
     ) -> None:
         self.name = config.name
         self.config = config
-        #: Created for a HELLO rather than configured: dropped when empty.
+        #: Created for a HELLO rather than configured: dropped when no visible member is left.
         self.on_demand = on_demand
-        self.sessions: dict[int, Session] = {}
-        self.broker = Broker(outlet, rng)
-        self.dealer = Dealer(outlet, max_pending_calls=max_pending_calls)
+        #: Every joined member, by session id (the service session included).
+        self.members: dict[int, Member] = {}
+        #: How many members the meta API lists (all but the router's own service session).
+        self.visible = 0
+        #: How many count against ``max_sessions_per_realm`` (network sessions only).
+        self.counted = 0
+        #: The router's service session in this realm (meta API), once it has joined.
+        self.service: Member | None = None
+        store = EventStore(config.history)
+        self.broker = Broker(self, outlet, rng, hooks, store, clock)
+        self.dealer = Dealer(self, outlet, hooks, clock, max_pending_calls=max_pending_calls)
 
-    def remove(self, session: Session) -> None:
-        """The realm's half of the removal path: subscriptions, registrations, calls."""
-        self.broker.remove_session(session)
-        self.dealer.remove_session(session)
-        self.sessions.pop(session.id, None)
+    def remove(self, member: Member) -> None:
+        """The routing half of the removal path: subscriptions, registrations, calls (the
+        membership itself is the session layer's to drop)."""
+        self.broker.remove_session(member)
+        self.dealer.remove_session(member)

@@ -1,4 +1,12 @@
-"""``Router``: many peers, realms, broker and dealer -- bytes in, bytes out, no I/O.
+r"""``Router``, the connection layer: connections, framings, queues, budgets, deadlines -- the
+adapter-facing API. Bytes in, bytes out, no I/O.
+
+This module owns connections: network ``Peer``\ s (a framing, an outbound queue and budget) and
+router-internal ``LocalPeer``\ s (a DirectLink to an in-process ClientPeer), the state table run
+on each, decoding and the protocol-level flow (HELLO/WELCOME/ABORT/GOODBYE handshakes,
+violations), outbound encoding and the fan-out cache, timers, and containment. What a session
+*does* -- who may join, what leaving undoes, routing, the meta API -- is the realm/session layer
+(:mod:`.sessions`, :mod:`.broker`, :mod:`.dealer`, :mod:`.meta`), which sees only realm members.
 
 Adapter loop, per connection: ``peer = router.accept(framing, info, now=t)`` with a server-role
 framing (RawSocket, WebSocket or identity); on each read ``router.receive_data(peer, data, now=t)``
@@ -14,21 +22,28 @@ Routing is eager: one ``receive_data`` may queue output for thousands of peers.
 **Session lifecycle.** HELLO gets WELCOME or ABORT: ``wamp.error.no_such_realm`` unless
 ``auto_create_realms``; ``wamp.error.invalid_uri`` for a malformed realm;
 ``wampcore.error.realm_full`` past ``max_sessions_per_realm``;
-``wamp.error.no_matching_auth_method`` if the client offers only methods the router lacks. A join is
-anonymous (authid generated, authrole/authmethod ``anonymous``, authprovider ``static``);
-``_join_decision`` is the one place the authentication issue extends. After a client's GOODBYE the
-router answers ``wamp.close.goodbye_and_out`` and keeps the transport for a new HELLO within
-``handshake_timeout``; after its own GOODBYE (``shutdown``, ``kill_session``) it closes the
-transport once the reply arrives (or the same deadline passes). Any ABORT, sent or received, closes
-the transport. Every protocol violation (wamp-spec.md §3.6, as the shared state table
-``wampcore._state`` and the codec judge it) gets ABORT ``wamp.error.protocol_violation`` and the
-transport is closed; nothing the peer sent afterwards is processed.
+``wamp.error.no_matching_auth_method`` if the client offers only methods the router lacks. The join
+is two steps: ``SessionLayer.decide`` (anonymous so far: authid generated, authrole/authmethod
+``anonymous``, authprovider ``static``) and ``SessionLayer.admit`` (re-checks the realm) before
+WELCOME is queued. After a client's GOODBYE the router answers ``wamp.close.goodbye_and_out``
+and keeps the transport for a new HELLO within ``handshake_timeout``; after its own GOODBYE
+(``shutdown``, ``kill_session``) it closes the transport once the reply arrives (or the same
+deadline passes). Any ABORT, sent or received, closes the transport. Every protocol violation
+(wamp-spec.md §3.6, as the shared state table ``wampcore._state`` and the codec judge it) gets
+ABORT ``wamp.error.protocol_violation`` and the transport is closed; nothing the peer sent
+afterwards is processed.
 
 **One removal path.** GOODBYE, ABORT, EOF, a violation, a kill, an overflowing queue, a handshake or
 GOODBYE deadline and ``connection_lost`` all end a session through ``_end_session``: the broker
 drops its subscriptions, the dealer its registrations, callers whose callee left get ERROR
 ``wamp.error.canceled``, callees whose caller left get INTERRUPT ``killnowait`` (if they announced
-call_canceling), and every pending call is forgotten.
+call_canceling), every pending call is forgotten, and its testaments and the meta events follow
+once the step is over (:mod:`.sessions`).
+
+**Router-internal sessions.** ``open_local_session(realm)`` is the pure verb behind embedded
+sessions: it returns a joined-or-joining :class:`~wampcore.client.ClientPeer` over a DirectLink,
+with no socket. Drive it like any ClientPeer (``next_event``, verbs); its messages are routed
+at once. The meta API runs on the same mechanism (one hidden service session per realm).
 
 **Outbound budgets.** Each peer has a bounded queue of encoded messages
 (``Limits.outbound_queue_bytes``); ``data_to_send`` moves them into the framing, so a peer whose
@@ -60,13 +75,15 @@ router event, instead of raising into the adapter. Router events nobody reads ar
 
 **API additions** beyond the agreed contract: ``data_to_send`` / ``payloads_to_send`` take an
 optional ``max_bytes`` (stop moving queued messages once that many bytes were moved);
-``kill_session(session_id, reason, message)``; ``outbound_bytes(peer)``; ``config``. Unknown or
-forgotten peer ids are tolerated: ``receive_data`` and ``connection_lost`` ignore them,
+``kill_session(session_id, reason, message)``; ``outbound_bytes(peer)``; ``config``;
+``open_local_session``; ``add_lifecycle_hook``; ``realm(name)``; ``sessions`` (the realm layer).
+Unknown or forgotten peer ids are tolerated: ``receive_data`` and ``connection_lost`` ignore them,
 ``data_to_send`` returns ``b""`` and ``should_close`` True.
 """
 
 from __future__ import annotations
 
+import datetime
 import heapq
 import itertools
 from collections import deque
@@ -75,7 +92,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._state import Disposition, SessionState, SessionTracker, Side
-from ..config import RealmConfig, RouterConfig
+from ..client import ClientPeer
+from ..config import RouterConfig
 from ..errors import (
     CLOSE_GOODBYE_AND_OUT,
     CLOSE_KILLED,
@@ -83,48 +101,36 @@ from ..errors import (
     HANDSHAKE_TIMEOUT,
     INVALID_ARGUMENT,
     INVALID_URI,
-    NO_MATCHING_AUTH_METHOD,
-    NO_SUCH_REALM,
     OUTBOUND_QUEUE_FULL,
     PAYLOAD_SIZE_EXCEEDED,
     PROTOCOL_VIOLATION,
-    REALM_FULL,
     LocalProtocolError,
     RemoteProtocolError,
 )
 from ..ids import RandomSource, default_random, global_id
 from ..messages import (
     CALL,
-    CANCEL,
-    ERROR,
-    EVENT_RECEIVED,
-    GOODBYE,
     HELLO,
     PUBLISH,
     REGISTER,
     SUBSCRIBE,
-    UNREGISTER,
-    UNSUBSCRIBE,
-    YIELD,
     Abort,
     Call,
-    Error,
     Event,
     Goodbye,
     Hello,
-    Interrupt,
-    Invocation,
     Message,
     Publish,
     Register,
-    Result,
     Subscribe,
     Welcome,
     from_wire,
 )
 from ..transports.base import Closed, Framing, Payload, Ready
+from ..transports.direct import DirectLink
 from ..uri import is_valid as uri_is_valid
 from .broker import BROKER_FEATURES
+from .connection import Connection, LocalPeer, Peer
 from .dealer import DEALER_FEATURES, CallRecord
 from .events import (
     EventsDropped,
@@ -138,12 +144,15 @@ from .events import (
     SessionJoined,
     SessionLeft,
 )
+from .hooks import Lifecycle
+from .member import Kind, Member, Outcome
 from .realm import Realm
-from .session import Outcome, Peer, Session
+from .session import Session
+from .sessions import Refusal, SessionLayer
 
 __all__ = ["ROUTER_ROLES", "Router"]
 
-#: WELCOME.Details.roles: exactly the features the broker and dealer implement.
+#: WELCOME.Details.roles: exactly the features the broker, dealer and meta API implement.
 ROUTER_ROLES: dict[str, Any] = {
     "broker": {"features": dict(BROKER_FEATURES)},
     "dealer": {"features": dict(DEALER_FEATURES)},
@@ -156,27 +165,14 @@ TRANSPORT_LOST = "wamp.close.transport_lost"
 INTERNAL_ERROR = "wampcore.error.internal_error"
 #: Router events beyond this many unread are discarded (and counted in ``events_lost``).
 MAX_PENDING_EVENTS = 100_000
+#: Messages a router-internal session may leave unread before EVENTs for it are dropped.
+LOCAL_QUEUE_LIMIT = 10_000
 _MAX_ABORT_MESSAGE = 400
 _DEFAULT_SEND_LIMIT = 16 * 1024 * 1024
 #: Where the URI sits in messages whose only defect may be a malformed URI (answered with an
 #: ERROR/ABORT ``wamp.error.invalid_uri`` instead of a protocol violation, wamp-spec.md §2.2).
 _URI_POSITION = {HELLO: 1, PUBLISH: 3, SUBSCRIBE: 3, CALL: 3, REGISTER: 3}
-_AUTHID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
-@dataclass(frozen=True, slots=True)
-class _Admit:
-    authid: str
-    authrole: str
-    authmethod: str
-    authprovider: str
-    authextra: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Refuse:
-    reason: str
-    message: str
+_FATAL = (Outcome.NO_ROOM, Outcome.TOO_LARGE, Outcome.UNENCODABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,32 +185,45 @@ class _DropNotice:
 
 
 class Router:
-    """Many peers, realms, broker and dealer; bytes in, bytes out, no I/O (see module docs)."""
+    """Many connections, realms, broker and dealer; bytes in, bytes out (see module docs)."""
 
-    def __init__(self, config: RouterConfig | None = None, *, rng: RandomSource | None = None):
+    def __init__(
+        self,
+        config: RouterConfig | None = None,
+        *,
+        rng: RandomSource | None = None,
+        wall_clock: Callable[[], float] | None = None,
+    ):
+        """``wall_clock`` (seconds since the epoch, e.g. ``time.time``) dates what the meta API
+        reports (``created``, history timestamps); without it they are dated by ``now``."""
         self.config = config if config is not None else RouterConfig()
         self.config.validate()
         limits = self.config.limits
         self._rng = rng if rng is not None else default_random()
+        self._wall_clock = wall_clock
         self._budget = limits.outbound_queue_bytes
         self._ceiling = 2 * limits.outbound_queue_bytes
         self._drop_events = self.config.outbound_policy == "drop"
         self._now = 0.0
         self._peer_ids = itertools.count(1)
-        self._peers: dict[PeerId, Peer] = {}
-        self._realms: dict[str, Realm] = {}
-        for realm_config in self.config.realms:
-            self._realms[realm_config.name] = self._new_realm(realm_config, on_demand=False)
-        self._sessions: dict[int, Session] = {}
+        self._peers: dict[PeerId, Connection] = {}
         self._events: deque[RouterEvent | _DropNotice] = deque()
         #: How many router events were discarded because nobody read them.
         self.events_lost = 0
-        self._dirty: dict[PeerId, None] = {}  # ordered set of peers with output
-        self._heap: list[tuple[float, int, Peer | CallRecord]] = []
+        self._dirty: dict[PeerId, None] = {}  # ordered set of network peers with output
+        self._heap: list[tuple[float, int, Connection | CallRecord]] = []
         self._heap_seq = itertools.count()
         self._compact_at = 1024
-        self._doomed: deque[Peer] = deque()
+        self._doomed: deque[Connection] = deque()
+        #: Router-internal connections whose client queued messages (or closed its link).
+        self._local_output: dict[PeerId, LocalPeer] = {}
+        #: Service sessions (the meta API's) that were sent something to handle.
+        self._service_input: dict[PeerId, LocalPeer] = {}
+        self._busy = False
         self._shutting_down = False
+        #: The realm/session layer: realms, sessions, join/leave/dispatch, hooks, meta API.
+        self.sessions = SessionLayer(self, self.config, self._rng, self._iso_now)
+        self._run(self.sessions.start)
 
     # == the adapter's surface ====================================================================
 
@@ -234,8 +243,7 @@ class Router:
         self._peers[peer_id] = peer
         self._set_deadline(peer, self._now + self.config.limits.handshake_timeout, "handshake")
         self._dirty[peer_id] = None
-        self._pump(peer)
-        self._settle()
+        self._run(self._pump, peer)
         return peer_id
 
     def receive_data(self, peer: PeerId, data: bytes, *, now: float | None = None) -> None:
@@ -243,12 +251,11 @@ class Router:
         if now is not None:
             self._now = now
         p = self._peers.get(peer)
-        if p is None or p.finished:
+        if type(p) is not Peer or p.finished:
             return
         p.framing.receive_data(data)
         self._dirty[peer] = None
-        self._pump(p)
-        self._settle()
+        self._run(self._pump, p)
 
     def data_to_send(self, peer: PeerId, max_bytes: int | None = None) -> bytes:
         """Move queued messages into the framing and return the bytes to write.
@@ -257,7 +264,7 @@ class Router:
         message moves; framing overhead comes on top).
         """
         p = self._peers.get(peer)
-        if p is None:
+        if type(p) is not Peer:
             return b""
         self._flush(p, max_bytes)
         data = p.framing.data_to_send()
@@ -268,7 +275,7 @@ class Router:
     def payloads_to_send(self, peer: PeerId, max_bytes: int | None = None) -> list[bytes]:
         """Like ``data_to_send``, for a message-oriented (identity) framing: one entry each."""
         p = self._peers.get(peer)
-        if p is None:
+        if type(p) is not Peer:
             return []
         framing: Any = p.framing
         if not getattr(framing, "message_oriented", False):
@@ -290,29 +297,17 @@ class Router:
 
     def connection_lost(self, peer: PeerId) -> None:
         """The socket is gone (idempotent): runs the session removal path, forgets the peer."""
-        p = self._peers.pop(peer, None)
-        if p is None:
+        p = self._peers.get(peer)
+        if type(p) is not Peer:
             return
+        del self._peers[peer]
         self._dirty.pop(peer, None)
-        if not p.finished:
-            self._contained(
-                p,
-                self._end_session,
-                p,
-                LeaveCause.TRANSPORT_LOST,
-                TRANSPORT_LOST,
-                "connection lost",
-            )
-        p.finished = True
-        p.deadline = None
-        p.queue.clear()
-        p.queued = 0
-        self._settle()
+        self._run(self._lost, p, "connection lost")
 
     def outbound_bytes(self, peer: PeerId) -> int:
         """Bytes queued for ``peer`` and not yet moved into its framing."""
         p = self._peers.get(peer)
-        return 0 if p is None else p.queued
+        return p.queued if type(p) is Peer else 0
 
     def next_event(self) -> RouterEvent | None:
         """The next application-facing event, or None."""
@@ -347,20 +342,7 @@ class Router:
     def handle_timeout(self, now: float) -> None:
         """Act on every deadline at or before ``now``."""
         self._now = now
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            when, _, target = heapq.heappop(heap)
-            state = self._entry_state(when, target)
-            if state == "later":
-                self._push(target.deadline, target)  # type: ignore[arg-type]
-            elif state == "due":
-                if isinstance(target, Peer):
-                    self._contained(target, self._on_peer_deadline, target)
-                else:
-                    dealer = target.caller.realm.dealer
-                    self._contained(target.caller.peer, dealer.timeout, target)
-                self._settle()
-        self._settle()
+        self._run(self._timeouts, now)
 
     def shutdown(self, reason: str = CLOSE_SYSTEM_SHUTDOWN, message: str | None = None) -> None:
         """GOODBYE to every session; each peer then closes after its reply (or the deadline).
@@ -369,76 +351,95 @@ class Router:
         ``reason``. Raises ``LocalProtocolError`` for a malformed ``reason`` (nothing sent).
         """
         goodbye = _goodbye(reason, message)
-        self._shutting_down = True
-        for p in list(self._peers.values()):
-            if p.finished:
-                continue
-            if p.session is not None:
-                self._contained(p, self._router_goodbye, p, goodbye)
-            else:
-                if p.tracker.state is not SessionState.CLOSED:
-                    self._queue_abort(p, reason, message or "the router is shutting down")
-                self._finish(p)
-        self._settle()
+        self._run(self._shutdown, goodbye, reason, message)
 
     def kill_session(
         self, session_id: int, reason: str = CLOSE_KILLED, message: str | None = None
     ) -> bool:
         """End one session with a router GOODBYE (wamp-spec.md §3.2); False if it is unknown."""
         goodbye = _goodbye(reason, message)
-        session = self._sessions.get(session_id)
-        if session is None:
+        session = self.sessions.sessions.get(session_id)
+        if session is None or session.hidden:
             return False
-        self._contained(session.peer, self._router_goodbye, session.peer, goodbye)
-        self._settle()
+        self._run(
+            self._contained, session.connection, self._router_goodbye, session.connection, goodbye
+        )
         return True
 
     def session_count(self, realm: str | None = None) -> int:
-        """Sessions in ``realm`` (in all realms if None)."""
-        if realm is None:
-            return len(self._sessions)
-        found = self._realms.get(realm)
-        return 0 if found is None else len(found.sessions)
+        """Sessions in ``realm`` (in all realms if None); the router's own are not counted."""
+        return self.sessions.count(realm)
 
     @property
     def realms(self) -> list[str]:
         """The names of the realms that exist now."""
-        return list(self._realms)
+        return list(self.sessions.realms)
 
-    # == the Outlet the broker and dealer send through ============================================
+    def realm(self, name: str) -> Realm | None:
+        """The realm called ``name`` (its broker, dealer and members), if it exists."""
+        return self.sessions.realms.get(name)
 
-    def reply(self, session: Session, msg: Message) -> Outcome:
-        if session.gone:
-            return Outcome.GONE
-        outcome = self._send(session.peer, msg, self._ceiling)
-        if outcome in _FATAL:
-            self._doom_for(session.peer, outcome)
-        return outcome
+    def add_lifecycle_hook(self, listener: Lifecycle) -> None:
+        """Observe joins, leaves, registrations and subscriptions (see :mod:`.hooks`)."""
+        self.sessions.hooks.add(listener)
 
-    def send_result(self, session: Session, msg: Result | Error) -> Outcome:
-        if session.gone:
-            return Outcome.GONE
-        outcome = self._send(session.peer, msg, self._ceiling)
-        if outcome is Outcome.NO_ROOM:
-            self._doom_for(session.peer, outcome)
-        return outcome
+    def open_local_session(
+        self,
+        realm: str,
+        *,
+        authid: str | None = None,
+        authrole: str | None = None,
+        authextra: dict[str, Any] | None = None,
+        roles: dict[str, dict[str, Any]] | None = None,
+    ) -> ClientPeer:
+        """A router-internal session in ``realm``: a ClientPeer over a DirectLink, no socket.
 
-    def invoke(self, session: Session, msg: Invocation) -> Outcome:
-        if session.gone:
-            return Outcome.GONE
-        return self._send(session.peer, msg, self._budget)
+        It joins at once (``Joined`` is its first event) with ``authrole`` (default: the
+        realm's ``embedded_authrole``, ``trusted``), ``authmethod`` ``trusted`` and authprovider
+        ``programcode``; it is listed by the meta API like any session and not counted against
+        ``max_sessions_per_realm``. A realm that does not exist gives ``Aborted``
+        (``wamp.error.no_such_realm``) unless ``auto_create_realms``. Drive it like any
+        ClientPeer: its verbs are routed at once, ``next_event`` returns what it received, and
+        ``close()`` ends it (as a lost transport would).
+        """
+        return self._open_local(
+            realm, {"authid": authid, "authrole": authrole, "authextra": authextra}, roles
+        )
 
-    def interrupt(self, session: Session, msg: Interrupt) -> Outcome:
-        return self.reply(session, msg)
+    # == what the realm layer asks of the connection layer (member.Outlet) ========================
 
-    def fan_out(self, event: Event, recipients: list[Session]) -> int:
+    def deliver(self, conn: Connection, msg: Message, kind: Kind) -> Outcome:
+        """Carry one message to a connection; see :class:`~.member.Kind` for the failure rules."""
+        if type(conn) is Peer:
+            limit = self._budget if kind is Kind.INVOKE or kind is Kind.EVENT else self._ceiling
+            outcome = self._send(conn, msg, limit)
+            if outcome is Outcome.SENT or outcome is Outcome.IGNORED or outcome is Outcome.GONE:
+                return outcome
+            if kind is Kind.REPLY:
+                self._doom_for(conn, outcome)
+            elif kind is Kind.RESULT and outcome is Outcome.NO_ROOM:
+                self._doom_for(conn, outcome)
+            elif kind is Kind.EVENT:
+                if outcome is Outcome.NO_ROOM and not self._drop_events:
+                    self._doom_for(conn, outcome)
+                else:
+                    self._dropped(conn, _DROP_CAUSE[outcome])
+            return outcome
+        assert isinstance(conn, LocalPeer)
+        return self._send_local(conn, msg, kind)
+
+    def fan_out(self, event: Event, recipients: list[Member]) -> int:
         cache: dict[tuple[str, bool], bytes | None] = {}
         wire: list[Any] | None = None
         budget = self._budget
         dirty = self._dirty
         delivered = 0
-        for session in recipients:
-            p = session.peer
+        for member in recipients:
+            p: Any = member.connection if type(member) is Session else None
+            if type(p) is not Peer:
+                if member.send(event, Kind.EVENT) is Outcome.SENT:
+                    delivered += 1
+                continue
             if p.doomed is not None or p.finished:
                 continue
             if p.queued >= budget and self._drop_events:
@@ -486,6 +487,172 @@ class Router:
     def random_index(self, n: int) -> int:
         return self._rng.randint(0, n - 1)
 
+    def end_session(self, member: Member, reason: str, message: str | None) -> None:
+        session = self.sessions.sessions.get(member.id)
+        if session is not None:
+            conn = session.connection
+            self._contained(conn, self._router_goodbye, conn, _goodbye(reason, message))
+
+    def open_service_session(
+        self, realm: str, authid: str, service: Callable[[ClientPeer], None]
+    ) -> ClientPeer:
+        """A hidden router-internal session for one of the router's own services (the meta
+        API): ``service(peer)`` runs whenever the session was sent something."""
+        holder: list[ClientPeer] = []
+        peer = self._open_local(
+            realm,
+            {"authid": authid, "authrole": "trusted", "authextra": None},
+            None,
+            hidden=True,
+            service=lambda: service(holder[0]),
+        )
+        holder.append(peer)
+        return peer
+
+    def report_internal_error(self, exc: BaseException) -> None:
+        """A router bug outside any one connection's handling (deferred work): reported as an
+        ``InternalError`` with peer 0; the router carries on."""
+        self._emit(
+            InternalError(peer=PeerId(0), session_id=None, message=f"{type(exc).__name__}: {exc}")
+        )
+
+    # == steps ====================================================================================
+
+    def _run(self, action: Callable[..., object], *args: Any) -> None:
+        """Run one step (an adapter call, a local session's output): act, then settle.
+
+        A step started while another runs (a local session's verb called from a hook) only
+        queues its work; the outer step settles it.
+        """
+        if self._busy:
+            action(*args)
+            return
+        self._busy = True
+        try:
+            action(*args)
+            self._settle()
+        finally:
+            self._busy = False
+
+    def _settle(self) -> None:
+        """Finish the step: drop doomed peers, route what local sessions sent, let services
+        handle what they were sent, publish deferred meta events -- until nothing is left."""
+        while True:
+            if self._doomed:
+                p = self._doomed.popleft()
+                assert p.doomed is not None
+                cause, reason, message = p.doomed
+                self._contained(p, self._abort_peer, p, cause, reason, message)
+            elif self._local_output:
+                lp = self._local_output.pop(next(iter(self._local_output)))
+                self._drain_local(lp)
+            elif self._service_input:
+                lp = self._service_input.pop(next(iter(self._service_input)))
+                if not lp.finished and lp.service is not None:
+                    self._contained(lp, lp.service)
+            elif not self.sessions.run_deferred():
+                return
+
+    def _timeouts(self, now: float) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            when, _, target = heapq.heappop(heap)
+            state = self._entry_state(when, target)
+            if state == "later":
+                self._push(target.deadline, target)  # type: ignore[arg-type]
+            elif state == "due":
+                if isinstance(target, Connection):
+                    self._contained(target, self._on_peer_deadline, target)
+                elif target.dealer is not None:
+                    self._contained(_connection_of(target.caller), target.dealer.timeout, target)
+                self._settle()
+
+    def _shutdown(self, goodbye: Goodbye, reason: str, message: str | None) -> None:
+        self._shutting_down = True
+        for p in list(self._peers.values()):
+            if p.finished:
+                continue
+            if p.session is not None:
+                self._contained(p, self._router_goodbye, p, goodbye)
+            else:
+                if p.tracker.state is not SessionState.CLOSED:
+                    self._queue_abort(p, reason, message or "the router is shutting down")
+                self._finish(p)
+
+    def _lost(self, p: Connection, text: str) -> None:
+        if not p.finished:
+            self._contained(
+                p, self._end_session, p, LeaveCause.TRANSPORT_LOST, TRANSPORT_LOST, text
+            )
+        p.finished = True
+        p.deadline = None
+        if type(p) is Peer:
+            p.queue.clear()
+            p.queued = 0
+
+    # == router-internal connections ==============================================================
+
+    def _open_local(
+        self,
+        realm: str,
+        identity: dict[str, Any],
+        roles: dict[str, dict[str, Any]] | None,
+        *,
+        hidden: bool = False,
+        service: Callable[[], None] | None = None,
+    ) -> ClientPeer:
+        link = DirectLink()
+        peer_id = PeerId(next(self._peer_ids))
+        tracker = SessionTracker(Side.ROUTER)
+        lp = LocalPeer(
+            peer_id,
+            link,
+            {"type": "local", "protocol": "direct"},
+            tracker,
+            identity=identity,
+            hidden=hidden,
+            service=service,
+        )
+        self._peers[peer_id] = lp
+
+        def output() -> None:
+            self._local_output[peer_id] = lp
+            if not self._busy:
+                self._run(lambda: None)
+
+        link.on_client_output = output
+        # The HELLO is queued at construction; it is routed when the step settles (at once, if
+        # no step is running).
+        return ClientPeer(realm, link, roles=roles, agent=AGENT, strict_request_ids=True)
+
+    def _drain_local(self, lp: LocalPeer) -> None:
+        link = lp.link
+        while not lp.finished:
+            msg = link.router_receive()
+            if msg is None:
+                break
+            try:
+                self._on_message(lp, msg, None)
+            except RemoteProtocolError as exc:
+                self._violation(lp, exc.message)
+            except Exception as exc:  # a router bug: contain it to this session
+                self._internal_error(lp, exc)
+        if link.closed and not lp.finished:
+            self._peers.pop(lp.id, None)
+            self._lost(lp, "the local session closed its link")
+
+    def _send_local(self, lp: LocalPeer, msg: Message, kind: Kind) -> Outcome:
+        if lp.finished or lp.doomed is not None or lp.link.closed:
+            return Outcome.GONE
+        if kind is Kind.EVENT and len(lp.link.to_client) >= LOCAL_QUEUE_LIMIT:
+            return Outcome.NO_ROOM  # an embedded session that does not read loses EVENTs
+        if lp.tracker.send(msg) is Disposition.IGNORE:
+            return Outcome.IGNORED
+        lp.link.router_send(msg)
+        if lp.service is not None:
+            self._service_input[lp.id] = lp
+        return Outcome.SENT
+
     # == input ====================================================================================
 
     def _pump(self, p: Peer) -> None:
@@ -511,6 +678,7 @@ class Router:
         p.codec_key = (serializer.name, serializer.batched)
         p.send_limit = _send_limit(p.framing)
         p.request = event.request
+        p.transport_info.setdefault("serializer", serializer.name)
 
     def _on_closed(self, p: Peer, event: Closed) -> None:
         # The framing already queued whatever its protocol prescribes; no ABORT can follow.
@@ -562,6 +730,11 @@ class Router:
             if recovered is None:
                 raise
             msg, uri_error = recovered
+        self._on_message(p, msg, uri_error)
+
+    def _on_message(self, p: Connection, msg: Message, uri_error: str | None) -> None:
+        """One decoded message from a connection: the state table, then the handshakes or the
+        realm layer's dispatch."""
         if isinstance(msg, Abort):
             self._peer_aborted(p, msg)  # never answered, in any state (wamp-spec.md §3.2)
             return
@@ -572,85 +745,56 @@ class Router:
         if uri_error is not None:
             self._refuse_uri(p, msg, uri_error)
             return
-        mtype = msg.TYPE
-        if mtype == HELLO:
-            assert isinstance(msg, Hello)
+        if isinstance(msg, Hello):
             self._on_hello(p, msg)
             return
-        if mtype == GOODBYE:
-            assert isinstance(msg, Goodbye)
+        if isinstance(msg, Goodbye):
             self._on_goodbye(p, msg)
             return
         session = p.session
         if session is None:  # the state table admits session messages only in a session
             raise RemoteProtocolError(f"{msg.NAME} outside a session")
-        broker, dealer = session.realm.broker, session.realm.dealer
-        if mtype == PUBLISH:
-            broker.publish(session, msg)  # type: ignore[arg-type]
-        elif mtype == CALL:
-            dealer.call(session, msg, self._now)  # type: ignore[arg-type]
-        elif mtype == YIELD:
-            dealer.yield_(session, msg, self._now)  # type: ignore[arg-type]
-        elif mtype == ERROR:
-            dealer.error(session, msg)  # type: ignore[arg-type]
-        elif mtype == SUBSCRIBE:
-            broker.subscribe(session, msg)  # type: ignore[arg-type]
-        elif mtype == UNSUBSCRIBE:
-            broker.unsubscribe(session, msg)  # type: ignore[arg-type]
-        elif mtype == REGISTER:
-            dealer.register(session, msg)  # type: ignore[arg-type]
-        elif mtype == UNREGISTER:
-            dealer.unregister(session, msg)  # type: ignore[arg-type]
-        elif mtype == CANCEL:
-            dealer.cancel(session, msg)  # type: ignore[arg-type]
-        elif mtype != EVENT_RECEIVED:  # acknowledged delivery is not implemented: ignored
-            raise RemoteProtocolError(f"{msg.NAME} is not handled by this router")
+        self.sessions.dispatch(session, msg, self._now)
 
-    def _refuse_uri(self, p: Peer, msg: Message, text: str) -> None:
+    def _refuse_uri(self, p: Connection, msg: Message, text: str) -> None:
         if isinstance(msg, Hello):
             self._refuse_join(p, INVALID_URI, text)
             return
         session = p.session
         if session is None:
             raise RemoteProtocolError(text)
+        broker, dealer = session.realm.broker, session.realm.dealer
         if isinstance(msg, Publish | Subscribe):
-            session.realm.broker.refuse(session, msg, INVALID_URI, text)
+            broker.refuse(session, msg, INVALID_URI, text)
         elif isinstance(msg, Register):
-            session.realm.dealer.refuse(session, msg, INVALID_URI, text)
+            dealer.refuse(session, msg, INVALID_URI, text)
         elif isinstance(msg, Call):
-            if msg.request_id in session.calls:  # a continuation must name its call's procedure
+            if session.call_record(msg.request_id) is not None:
+                # A continuation must name its call's procedure.
                 raise RemoteProtocolError(f"progressive CALL continuation: {text}")
-            session.realm.dealer.refuse(session, msg, INVALID_URI, text)
+            dealer.refuse(session, msg, INVALID_URI, text)
         else:
             raise RemoteProtocolError(text)
 
-    # == joining and leaving ======================================================================
+    # == joining and leaving (the protocol side; the decisions are the realm layer's) =============
 
-    def _on_hello(self, p: Peer, msg: Hello) -> None:
+    def _on_hello(self, p: Connection, msg: Hello) -> None:
         if self._shutting_down:
             self._refuse_join(p, CLOSE_SYSTEM_SHUTDOWN, "the router is shutting down")
             return
-        realm = self._realms.get(msg.realm)
-        realm_config = realm.config if realm is not None else None
-        if realm_config is None:
-            if not self.config.auto_create_realms:
-                self._refuse_join(p, NO_SUCH_REALM, f"no realm {msg.realm!r} on this router")
-                return
-            realm_config = RealmConfig(msg.realm)
-        limit = self.config.limits.max_sessions_per_realm
-        if realm is not None and len(realm.sessions) >= limit:
-            self._refuse_join(p, REALM_FULL, f"realm {msg.realm!r} holds {limit} sessions")
-            return
-        decision = self._join_decision(p, realm_config, msg)
-        if isinstance(decision, _Refuse):
+        decision = self.sessions.decide(p, msg)
+        if isinstance(decision, Refusal):
             self._refuse_join(p, decision.reason, decision.message)
             return
-
         session_id = global_id(self._rng)
-        while session_id in self._sessions:
+        while session_id in self.sessions.sessions:
             session_id = global_id(self._rng)
+        session = self.sessions.admit(p, decision, session_id, self._now)
+        if isinstance(session, Refusal):
+            self._refuse_join(p, session.reason, session.message)
+            return
         details: dict[str, Any] = {
-            "realm": realm_config.name,
+            "realm": decision.realm.name,
             "authid": decision.authid,
             "authrole": decision.authrole,
             "authmethod": decision.authmethod,
@@ -660,102 +804,69 @@ class Router:
         }
         if decision.authextra:
             details["authextra"] = decision.authextra
-        outcome = self._send(p, Welcome(session_id=session_id, details=details), self._ceiling)
+        outcome = self.deliver(p, Welcome(session_id=session_id, details=details), Kind.REPLY)
         if outcome is not Outcome.SENT:
-            self._doom_for(p, outcome)
+            self.sessions.discard(session)
             return
-        if realm is None:
-            realm = self._new_realm(realm_config, on_demand=True)
-            self._realms[realm.name] = realm
-        session = Session(
-            session_id,
-            p,
-            realm,
-            authid=decision.authid,
-            authrole=decision.authrole,
-            authmethod=decision.authmethod,
-            authprovider=decision.authprovider,
-            authextra=decision.authextra,
-        )
-        realm.sessions[session_id] = session
-        self._sessions[session_id] = session
         p.session = session
         p.deadline = None
-        self._emit(
-            SessionJoined(
-                peer=p.id,
-                session_id=session_id,
-                realm=realm.name,
-                authid=session.authid,
-                authrole=session.authrole,
-                authmethod=session.authmethod,
-                authprovider=session.authprovider,
-                transport_info=p.transport_info,
+        self.sessions.joined(session)
+        if not session.hidden:
+            self._emit(
+                SessionJoined(
+                    peer=p.id,
+                    session_id=session_id,
+                    realm=session.realm.name,
+                    authid=session.authid,
+                    authrole=session.authrole,
+                    authmethod=session.authmethod,
+                    authprovider=session.authprovider,
+                    transport_info=p.transport_info,
+                )
             )
-        )
 
-    def _join_decision(self, p: Peer, realm: RealmConfig, hello: Hello) -> _Admit | _Refuse:
-        """THE place a join is decided: admit (with an identity) or refuse (with an ABORT).
-
-        Only anonymous access exists so far. The authentication issue extends this point: a
-        challenge method answers with a CHALLENGE and defers the decision to AUTHENTICATE, and
-        dynamic authenticators turn it into a router event the application answers.
-        """
-        methods = hello.details.get("authmethods")
-        if methods and "anonymous" not in methods:
-            return _Refuse(
-                NO_MATCHING_AUTH_METHOD,
-                f"none of the offered authmethods {methods!r} is available (only anonymous)",
-            )
-        if not realm.allow_anonymous:
-            return _Refuse(
-                NO_MATCHING_AUTH_METHOD, f"realm {realm.name!r} does not admit anonymous clients"
-            )
-        return _Admit(
-            authid=self._anonymous_authid(),
-            authrole="anonymous",
-            authmethod="anonymous",
-            authprovider="static",
-        )
-
-    def _anonymous_authid(self) -> str:
-        chars = [_AUTHID_ALPHABET[self._rng.randint(0, 31)] for _ in range(12)]
-        return "-".join("".join(chars[i : i + 4]) for i in (0, 4, 8))
-
-    def _refuse_join(self, p: Peer, reason: str, message: str) -> None:
+    def _refuse_join(self, p: Connection, reason: str, message: str) -> None:
         self._queue_abort(p, reason, message)
         self._emit(
             PeerAborted(peer=p.id, session_id=None, reason=reason, message=message, by_peer=False)
         )
         self._finish(p)
 
-    def _on_goodbye(self, p: Peer, msg: Goodbye) -> None:
+    def _on_goodbye(self, p: Connection, msg: Goodbye) -> None:
         if p.goodbye_sent:
             # The reply to the router's own GOODBYE: the session is already gone.
             p.goodbye_sent = False
             p.deadline = None
+            p.tracker.take_orphans()
             self._finish(p)
             return
-        self._send(p, Goodbye(reason=CLOSE_GOODBYE_AND_OUT), self._ceiling)
-        self._end_session(p, LeaveCause.GOODBYE, msg.reason, msg.details.get("message", ""))
+        # The removal path first, while the state table still holds the session's calls.
+        self._end_session(
+            p, LeaveCause.GOODBYE, msg.reason, msg.details.get("message", ""), reset=False
+        )
+        self._send_any(p, Goodbye(reason=CLOSE_GOODBYE_AND_OUT))
+        p.tracker.take_orphans()
         # The transport may carry a new session; one that stays idle is closed like a new one.
         self._set_deadline(p, self._now + self.config.limits.handshake_timeout, "handshake")
 
-    def _router_goodbye(self, p: Peer, goodbye: Goodbye) -> None:
+    def _router_goodbye(self, p: Connection, goodbye: Goodbye) -> None:
         if p.finished or p.doomed is not None or p.session is None:
             return
-        outcome = self._send(p, goodbye, self._ceiling)
+        outcome = self._send_any(p, goodbye)
         if outcome is not Outcome.SENT:
             self._doom_for(p, outcome)
             return
         p.goodbye_sent = True
         self._end_session(
-            p, LeaveCause.ROUTER_GOODBYE, goodbye.reason, goodbye.details.get("message", "")
+            p,
+            LeaveCause.ROUTER_GOODBYE,
+            goodbye.reason,
+            goodbye.details.get("message", ""),
+            reset=False,
         )
         self._set_deadline(p, self._now + self.config.limits.handshake_timeout, "goodbye")
 
-    def _peer_aborted(self, p: Peer, msg: Abort) -> None:
-        p.tracker.reset()
+    def _peer_aborted(self, p: Connection, msg: Abort) -> None:
         message = msg.details.get("message", "")
         session_id = p.session.id if p.session is not None else None
         self._end_session(p, LeaveCause.ABORT, msg.reason, message)
@@ -766,22 +877,23 @@ class Router:
         )
         self._finish(p)
 
-    def _violation(self, p: Peer, text: str) -> None:
+    def _violation(self, p: Connection, text: str) -> None:
         session_id = p.session.id if p.session is not None else None
-        self._queue_abort(p, PROTOCOL_VIOLATION, text)
         self._end_session(p, LeaveCause.PROTOCOL_VIOLATION, PROTOCOL_VIOLATION, text)
+        self._queue_abort(p, PROTOCOL_VIOLATION, text)
         self._emit(ProtocolViolation(peer=p.id, session_id=session_id, message=text))
         self._finish(p)
 
-    def _abort_peer(self, p: Peer, cause: LeaveCause, reason: str, message: str) -> None:
+    def _abort_peer(self, p: Connection, cause: LeaveCause, reason: str, message: str) -> None:
         """Drop a peer with ABORT ``reason`` (not a protocol violation)."""
         if p.finished:
             return
         session_id = p.session.id if p.session is not None else None
-        p.queue.clear()  # it would not (or could not) take them anyway
-        p.queued = 0
-        self._queue_abort(p, reason, message)
+        if type(p) is Peer:
+            p.queue.clear()  # it would not (or could not) take them anyway
+            p.queued = 0
         self._end_session(p, cause, reason, message)
+        self._queue_abort(p, reason, message)
         self._emit(
             PeerAborted(
                 peer=p.id, session_id=session_id, reason=reason, message=message, by_peer=False
@@ -789,62 +901,69 @@ class Router:
         )
         self._finish(p)
 
-    def _internal_error(self, p: Peer, exc: BaseException) -> None:
+    def _internal_error(self, p: Connection, exc: BaseException) -> None:
         text = f"{type(exc).__name__}: {exc}"
         session_id = p.session.id if p.session is not None else None
         self._emit(InternalError(peer=p.id, session_id=session_id, message=text))
         try:
-            p.queue.clear()
-            p.queued = 0
-            self._queue_abort(p, INTERNAL_ERROR, "internal router error")
+            if type(p) is Peer:
+                p.queue.clear()
+                p.queued = 0
             self._end_session(p, LeaveCause.INTERNAL_ERROR, INTERNAL_ERROR, text)
         except Exception:  # the session's state is suspect; the peer goes regardless
             pass
         finally:
+            self._queue_abort(p, INTERNAL_ERROR, "internal router error")
             self._finish(p)
 
-    def _contained(self, p: Peer, action: Callable[..., object], *args: Any) -> None:
+    def _contained(self, p: Connection | None, action: Callable[..., object], *args: Any) -> None:
         """Run ``action``; a router bug in it drops ``p`` (only) instead of escaping."""
         try:
             action(*args)
         except Exception as exc:
+            if p is None:
+                raise
             self._internal_error(p, exc)
 
-    def _end_session(self, p: Peer, cause: LeaveCause, reason: str, message: str) -> None:
-        """THE removal path: every way a session ends comes through here exactly once."""
+    def _end_session(
+        self, p: Connection, cause: LeaveCause, reason: str, message: str, *, reset: bool = True
+    ) -> None:
+        """THE removal path: every way a session ends comes through here exactly once.
+
+        ``reset=False`` keeps the state table's session (a GOODBYE handshake is under way and
+        closes it); otherwise it is reset once the realm layer has undone the session.
+        """
         session = p.session
         p.session = None
-        if session is None or session.gone:
-            return
-        session.gone = True
-        realm = session.realm
-        realm.remove(session)
-        self._sessions.pop(session.id, None)
-        if realm.on_demand and not realm.sessions:
-            self._realms.pop(realm.name, None)
-        self._emit(
-            SessionLeft(
-                peer=p.id,
-                session_id=session.id,
-                realm=realm.name,
-                authid=session.authid,
-                authrole=session.authrole,
-                cause=cause,
-                reason=reason,
-                message=message,
-            )
-        )
+        if session is not None and not session.gone:
+            self.sessions.leave(session, reason)
+            if not session.hidden:
+                self._emit(
+                    SessionLeft(
+                        peer=p.id,
+                        session_id=session.id,
+                        realm=session.realm.name,
+                        authid=session.authid,
+                        authrole=session.authrole,
+                        cause=cause,
+                        reason=reason,
+                        message=message,
+                    )
+                )
+        if reset:
+            p.tracker.reset()
+            p.tracker.take_orphans()
 
     # == deferred drops ===========================================================================
 
-    def _doom(self, p: Peer, cause: LeaveCause, reason: str, message: str) -> None:
+    def _doom(self, p: Connection, cause: LeaveCause, reason: str, message: str) -> None:
         """Drop ``p`` once the current step is done (the broker/dealer may be mid-operation)."""
         if p.finished or p.doomed is not None:
             return
         p.doomed = (cause, reason, message)
         self._doomed.append(p)
 
-    def _doom_for(self, p: Peer, outcome: Outcome) -> None:
+    def _doom_for(self, p: Connection, outcome: Outcome) -> None:
         if outcome is Outcome.NO_ROOM:
             self._doom(
                 p,
@@ -867,14 +986,14 @@ class Router:
                 "a reply holds a value the peer's serializer cannot carry",
             )
 
-    def _settle(self) -> None:
-        while self._doomed:
-            p = self._doomed.popleft()
-            assert p.doomed is not None
-            cause, reason, message = p.doomed
-            self._contained(p, self._abort_peer, p, cause, reason, message)
-
     # == output ===================================================================================
+
+    def _send_any(self, p: Connection, msg: Message) -> Outcome:
+        """A control message (WELCOME, GOODBYE) to any kind of connection, budget ceiling."""
+        if type(p) is Peer:
+            return self._send(p, msg, self._ceiling)
+        assert isinstance(p, LocalPeer)
+        return self._send_local(p, msg, Kind.REPLY)
 
     def _send(self, p: Peer, msg: Message, limit: int) -> Outcome:
         """Encode, check size and budget, record in the state table, queue."""
@@ -896,14 +1015,22 @@ class Router:
         self._dirty[p.id] = None
         return Outcome.SENT
 
-    def _queue_abort(self, p: Peer, reason: str, message: str | None) -> None:
-        """Queue an ABORT if the transport can still carry one; it bypasses the budget."""
-        p.tracker.reset()
-        if p.finished or p.serializer is None or p.framing.closed:
+    def _queue_abort(self, p: Connection, reason: str, message: str | None) -> None:
+        """Queue an ABORT if the transport can still carry one; it bypasses the budget and the
+        state table (which the removal path resets)."""
+        if p.finished:
             return
         details = {"message": message[:_MAX_ABORT_MESSAGE]} if message else {}
+        abort = Abort(details=details, reason=reason)
+        if type(p) is not Peer:
+            assert isinstance(p, LocalPeer)
+            if not p.link.closed:
+                p.link.router_send(abort)
+            return
+        if p.serializer is None or p.framing.closed:
+            return
         try:
-            data = p.serializer.encode(Abort(details=details, reason=reason).to_wire())
+            data = p.serializer.encode(abort.to_wire())
         except Exception:
             return
         if len(data) <= p.send_limit:
@@ -930,9 +1057,16 @@ class Router:
                 p.queued = 0
                 return
 
-    def _finish(self, p: Peer) -> None:
+    def _finish(self, p: Connection) -> None:
         """The connection is over: flush what is queued, close the framing (should_close)."""
         if p.finished:
+            return
+        if type(p) is not Peer:
+            assert isinstance(p, LocalPeer)
+            p.finished = True
+            p.deadline = None
+            p.link.router_close()
+            self._peers.pop(p.id, None)  # no adapter will call connection_lost for it
             return
         self._flush(p)
         p.finished = True
@@ -945,7 +1079,9 @@ class Router:
             pass
         self._dirty[p.id] = None
 
-    def _dropped(self, p: Peer, cause: str) -> None:
+    def _dropped(self, p: Connection, cause: str) -> None:
+        if type(p) is not Peer:
+            return
         p.dropped_total += 1
         counts = p.drop_counts
         pending = counts.get(cause, 0)
@@ -964,12 +1100,12 @@ class Router:
 
     # == deadlines ================================================================================
 
-    def _set_deadline(self, p: Peer, when: float, stage: str) -> None:
+    def _set_deadline(self, p: Connection, when: float, stage: str) -> None:
         p.deadline = when
         p.deadline_stage = stage
         self._push(when, p)
 
-    def _push(self, when: float, target: Peer | CallRecord) -> None:
+    def _push(self, when: float, target: Connection | CallRecord) -> None:
         heapq.heappush(self._heap, (when, next(self._heap_seq), target))
         if len(self._heap) > self._compact_at:
             # Settled calls and met deadlines leave their entries behind; sweep them out so
@@ -978,8 +1114,8 @@ class Router:
             heapq.heapify(self._heap)
             self._compact_at = max(1024, 2 * len(self._heap))
 
-    def _entry_state(self, when: float, target: Peer | CallRecord) -> str:
-        if isinstance(target, Peer):
+    def _entry_state(self, when: float, target: Connection | CallRecord) -> str:
+        if isinstance(target, Connection):
             if target.finished or target.deadline != when or target.id not in self._peers:
                 return "stale"
             return "due"
@@ -987,7 +1123,7 @@ class Router:
             return "stale"
         return "later" if target.deadline > when else "due"
 
-    def _on_peer_deadline(self, p: Peer) -> None:
+    def _on_peer_deadline(self, p: Connection) -> None:
         stage = p.deadline_stage
         p.deadline = None
         self._emit(HandshakeTimedOut(peer=p.id, stage=stage))
@@ -1000,17 +1136,27 @@ class Router:
 
     # == helpers ==================================================================================
 
-    def _new_realm(self, config: RealmConfig, *, on_demand: bool) -> Realm:
-        return Realm(
-            config,
-            self,
-            self._rng,
-            max_pending_calls=self.config.limits.max_pending_calls_per_session,
-            on_demand=on_demand,
-        )
+    def _iso_now(self) -> str:
+        """The current time as the meta API writes it (ISO 8601, UTC, milliseconds)."""
+        when = self._wall_clock() if self._wall_clock is not None else self._now
+        return _iso8601(when)
 
 
-_FATAL = (Outcome.NO_ROOM, Outcome.TOO_LARGE, Outcome.UNENCODABLE)
+_DROP_CAUSE = {
+    Outcome.NO_ROOM: "outbound_queue_full",
+    Outcome.TOO_LARGE: "payload_size_exceeded",
+    Outcome.UNENCODABLE: "unencodable",
+}
+
+
+def _connection_of(member: Member) -> Connection | None:
+    return member.connection if type(member) is Session else None
+
+
+def _iso8601(seconds: float) -> str:
+    """Seconds since the epoch as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (a conversion; no clock read)."""
+    when = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
 def _goodbye(reason: str, message: str | None) -> Goodbye:

@@ -1,0 +1,128 @@
+"""The connection layer's records: one per connection the router carries.
+
+``Peer`` is a network connection handed to ``Router.accept``: its framing, its bounded outbound
+queue of encoded messages, its deadline. ``LocalPeer`` is a router-internal connection: a
+:class:`~wampcore.transports.direct.DirectLink` to a :class:`~wampcore.client.ClientPeer` in the
+same process (the meta API's service session, an embedded session), with no bytes and no budget
+in between. Both run a router-side ``SessionTracker`` (the state table) and carry at most one
+joined :class:`~.session.Session` at a time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._state import SessionTracker
+from .events import PeerId
+
+if TYPE_CHECKING:
+    from ..transports.base import Framing
+    from ..transports.direct import DirectLink
+    from .session import Session
+
+__all__ = ["Connection", "LocalPeer", "Peer"]
+
+
+class Connection:
+    """What every connection has: an id, the state table, the session, how it is ending."""
+
+    __slots__ = (
+        "deadline",
+        "deadline_stage",
+        "doomed",
+        "finished",
+        "goodbye_sent",
+        "id",
+        "session",
+        "tracker",
+        "transport_info",
+    )
+
+    def __init__(
+        self, peer_id: PeerId, transport_info: dict[str, Any], tracker: SessionTracker
+    ) -> None:
+        self.id = peer_id
+        self.transport_info = transport_info
+        self.tracker = tracker
+        self.session: Session | None = None
+        self.deadline: float | None = None
+        self.deadline_stage = "handshake"
+        #: True once the router decided the connection is over (should_close).
+        self.finished = False
+        #: True while a router-initiated GOODBYE awaits the client's reply.
+        self.goodbye_sent = False
+        #: Set when the connection is to be dropped at the end of the current step: (cause,
+        #: reason, message). Nothing more is sent to it meanwhile.
+        self.doomed: tuple[Any, str, str] | None = None
+
+    @property
+    def accepting_output(self) -> bool:
+        return not self.finished and self.doomed is None
+
+
+class Peer(Connection):
+    """A network connection: framing, outbound queue, drop counters."""
+
+    __slots__ = (
+        "codec_key",
+        "drop_counts",
+        "dropped_total",
+        "framing",
+        "queue",
+        "queued",
+        "request",
+        "send_limit",
+        "serializer",
+    )
+
+    def __init__(
+        self,
+        peer_id: PeerId,
+        framing: Framing,
+        transport_info: dict[str, Any],
+        tracker: SessionTracker,
+    ) -> None:
+        super().__init__(peer_id, transport_info, tracker)
+        self.framing = framing
+        self.serializer: Any = None  # a Serializer once the framing is Ready
+        #: Serializers with equal keys produce identical bytes: the fan-out cache key.
+        self.codec_key: tuple[str, bool] = ("", False)
+        #: Largest payload the framing will carry to the peer.
+        self.send_limit = 0
+        self.request: Any = None  # the WebSocket upgrade request, if any
+        self.queue: deque[bytes] = deque()
+        self.queued = 0
+        self.dropped_total = 0
+        #: Dropped EVENTs per cause not yet reported in an EventsDropped router event.
+        self.drop_counts: dict[str, int] = {}
+
+
+class LocalPeer(Connection):
+    """A router-internal connection over a DirectLink.
+
+    ``identity`` is what the join admits it as (authid, authrole, authextra); ``hidden`` marks
+    the router's own service sessions, which the meta API does not list and which keep no realm
+    alive; ``service`` is run by the router after each step to let such a session handle what
+    it received (embedded sessions are pumped by their adapter instead).
+    """
+
+    __slots__ = ("hidden", "identity", "link", "service")
+
+    def __init__(
+        self,
+        peer_id: PeerId,
+        link: DirectLink,
+        transport_info: dict[str, Any],
+        tracker: SessionTracker,
+        *,
+        identity: dict[str, Any],
+        hidden: bool = False,
+        service: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(peer_id, transport_info, tracker)
+        self.link = link
+        self.identity = identity
+        self.hidden = hidden
+        self.service = service
