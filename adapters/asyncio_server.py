@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import ssl as _ssl
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,8 @@ class RouterServer:
         on_event: Callable[[Any], None] | None = None,
     ) -> None:
         self.router = router
+        if router.wall_clock is None:
+            router.wall_clock = time.time  # the meta API dates registrations and history
         #: The default inbound limit of each listener (use the RouterConfig's
         #: ``limits.max_message_size``).
         self.max_message_size = max_message_size

@@ -60,6 +60,8 @@ class ThreadedRouterServer:
         max_message_size: int = 16 * 1024 * 1024,
     ) -> None:
         self.router = router
+        if router.wall_clock is None:
+            router.wall_clock = time.time  # the meta API dates registrations and history
         self.max_message_size = max_message_size
         self._listeners = [Listener(x) if isinstance(x, str) else x for x in listeners]
         self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()

@@ -9,9 +9,9 @@ acts later.
 
 Order, for one session joining, registering and leaving: ``session_joined``;
 ``registration_created`` then ``registered`` (the first callee of a URI), ``registered`` alone
-(a further callee of a shared registration); on leave ``unregistered`` then
-``registration_deleted`` (the last callee) for each registration, the same for subscriptions,
-and ``session_left`` last. A hook that raises is the embedder's bug; the router contains it to
+(a further callee of a shared registration); on leave, for each subscription ``unsubscribed``
+then ``subscription_deleted`` (if it was the last subscriber), then the same for each
+registration (``unregistered``, ``registration_deleted``), and ``session_left`` last. A hook that raises is the embedder's bug; the router contains it to
 the session being handled.
 """
 

@@ -195,12 +195,13 @@ class Router:
         wall_clock: Callable[[], float] | None = None,
     ):
         """``wall_clock`` (seconds since the epoch, e.g. ``time.time``) dates what the meta API
-        reports (``created``, history timestamps); without it they are dated by ``now``."""
+        reports (``created``, history timestamps); without it they are dated by ``now``. The
+        adapters' servers set it (the attribute of the same name) when it is None."""
         self.config = config if config is not None else RouterConfig()
         self.config.validate()
         limits = self.config.limits
         self._rng = rng if rng is not None else default_random()
-        self._wall_clock = wall_clock
+        self.wall_clock = wall_clock
         self._budget = limits.outbound_queue_bytes
         self._ceiling = 2 * limits.outbound_queue_bytes
         self._drop_events = self.config.outbound_policy == "drop"
@@ -1138,7 +1139,7 @@ class Router:
 
     def _iso_now(self) -> str:
         """The current time as the meta API writes it (ISO 8601, UTC, milliseconds)."""
-        when = self._wall_clock() if self._wall_clock is not None else self._now
+        when = self.wall_clock() if self.wall_clock is not None else self._now
         return _iso8601(when)
 
 
