@@ -11,8 +11,8 @@ Order, for one session joining, registering and leaving: ``session_joined``;
 ``registration_created`` then ``registered`` (the first callee of a URI), ``registered`` alone
 (a further callee of a shared registration); on leave, for each subscription ``unsubscribed``
 then ``subscription_deleted`` (if it was the last subscriber), then the same for each
-registration (``unregistered``, ``registration_deleted``), and ``session_left`` last. A hook that raises is the embedder's bug; the router contains it to
-the session being handled.
+registration (``unregistered``, ``registration_deleted``), and ``session_left`` last. A hook
+that raises is the embedder's bug; the router contains it to the session being handled.
 """
 
 from __future__ import annotations
