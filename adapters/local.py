@@ -95,14 +95,16 @@ class LocalSession(Session):
         self._identity = {"authid": authid, "authrole": authrole, "authextra": authextra}
 
     async def _open(self) -> None:
-        peer = await self._host.open_local(self.realm, self._identity)
-        link = _LocalLink(self, peer, self._host)
-        self._host.attach_local(link)
-        link.pump()
+        link: _LocalLink | None = None
         try:
             async with asyncio.timeout(self._timeout):
+                peer = await self._host.open_local(self.realm, self._identity)
+                link = _LocalLink(self, peer, self._host)
+                self._host.attach_local(link)
+                link.pump()
                 await link.joined
         except TimeoutError:
-            self._host.detach_local(link)
-            raise RouterUnreachable(f"the router did not admit {self.url}") from None
+            if link is not None:
+                self._host.detach_local(link)
+            raise RouterUnreachable(f"the router did not admit {self.url} in time") from None
         self._link = link
