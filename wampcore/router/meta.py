@@ -23,14 +23,17 @@ Shapes (arguments by position or by Crossbar's keyword names; see docs/meta-api.
   list of ids or None (subscription); ``get``; ``list_callees``/``list_subscribers``;
   ``count_callees``/``count_subscribers``; ``remove_callee``/``remove_subscriber``
   ``[id, session, reason?]`` (revocation with request id 0 where announced);
-  ``wamp.subscription.get_events`` ``[subscription, limit?]`` -> kept events, newest last.
+  ``wamp.subscription.get_events`` ``[subscription, limit?]`` (default 10) -> kept events,
+  newest last, each ``{timestamp, subscription, publication, topic, realm, details, args,
+  kwargs}`` (plus ``payload``, the bytes as published, for an Autobahn raw-payload event).
 
 URIs under ``wamp.`` are the router's own: the meta API does not list, match or describe
 registrations and subscriptions there, and publishes no events about them. Errors: wrong
 argument types or counts ``wamp.error.invalid_argument``; unknown ids ``no_such_session`` /
-``no_such_registration`` / ``no_such_subscription``; a kill reason that is no URI
-``wamp.error.invalid_uri``; ``get_events`` of a subscription without configured history
-``wamp.error.history_unavailable`` (Crossbar's URI).
+``no_such_registration`` / ``no_such_subscription``; a kill reason that is no URI, or a
+testament topic that is none or lies in ``wamp.*``, ``wamp.error.invalid_uri``; ``get_events``
+of a subscription without configured history ``wamp.error.history_unavailable`` (Crossbar's
+URI).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ if TYPE_CHECKING:
     from .router import Router
     from .session import Session
     from .sessions import SessionLayer
+    from .store import Kept
     from .testament import Testament
 
 __all__ = [
@@ -472,7 +476,7 @@ class MetaService(Lifecycle):
         try:
             testament = make_testament(topic, args, kwargs, publish_options, scope)
         except TestamentError as exc:
-            bad_topic = type(topic) is str and not is_valid(topic)
+            bad_topic = type(topic) is str and (not is_valid(topic) or _own(topic))
             raise MetaError(INVALID_URI if bad_topic else INVALID_ARGUMENT, str(exc)) from None
         self._layer.add_testament(self._caller(call), testament)
         return _NO_RESULT
@@ -593,19 +597,24 @@ class MetaService(Lifecycle):
         caller = self._layer.sessions.get(call.caller or 0)
         if caller is not None:
             kept = [k for k in kept if eligible(k.filters, caller)]
-        return [
-            {
-                "timestamp": k.timestamp,
-                "subscription": sub.id,
-                "publication": k.publication_id,
-                "topic": k.topic,
-                "realm": call.realm.name,
-                "details": dict(k.details),
-                "args": list(k.args or []),
-                "kwargs": dict(k.kwargs or {}),
-            }
-            for k in kept[-min(limit, MAX_EVENTS) :]
-        ]
+        return [_kept_event(k, sub, call.realm) for k in kept[-min(limit, MAX_EVENTS) :]]
+
+
+def _kept_event(kept: Kept, sub: Subscription, realm: Realm) -> dict[str, Any]:
+    """One ``get_events`` entry; a transparent (raw) payload is kept as it came, in ``payload``."""
+    entry: dict[str, Any] = {
+        "timestamp": kept.timestamp,
+        "subscription": sub.id,
+        "publication": kept.publication_id,
+        "topic": kept.topic,
+        "realm": realm.name,
+        "details": dict(kept.details),
+        "args": list(kept.args or []),
+        "kwargs": dict(kept.kwargs or {}),
+    }
+    if kept.payload is not None:
+        entry["payload"] = kept.payload
+    return entry
 
 
 #: Every meta procedure the service session registers, and every meta topic it publishes.

@@ -65,8 +65,9 @@ for MessagePack) is treated alike, with ``wamp.error.invalid_argument``. An inco
 than ``Limits.max_message_size`` gets ABORT ``wamp.error.payload_size_exceeded``.
 
 **Timeouts.** ``next_deadline`` covers handshake deadlines (a peer that connects and is not welcomed
-within ``handshake_timeout`` is closed, with ABORT ``wampcore.error.handshake_timeout`` if its
-transport is ready), GOODBYE replies and call timeouts.
+within ``handshake_timeout`` is closed: with ABORT ``wampcore.error.handshake_timeout`` if it sent
+a HELLO, silently if it sent none or stayed idle after a GOODBYE handshake, as ABORT answers only
+a session being opened), GOODBYE replies and call timeouts.
 
 **Containment.** A router bug met while handling one peer (in its input, its deadline or its
 removal) drops that peer with ABORT ``wampcore.error.internal_error`` and an ``InternalError``
@@ -173,6 +174,8 @@ _DEFAULT_SEND_LIMIT = 16 * 1024 * 1024
 #: ERROR/ABORT ``wamp.error.invalid_uri`` instead of a protocol violation, wamp-spec.md §2.2).
 _URI_POSITION = {HELLO: 1, PUBLISH: 3, SUBSCRIBE: 3, CALL: 3, REGISTER: 3}
 _FATAL = (Outcome.NO_ROOM, Outcome.TOO_LARGE, Outcome.UNENCODABLE)
+#: States in which a HELLO awaits its answer.
+_OPENING = (SessionState.ESTABLISHING, SessionState.CHALLENGING, SessionState.AUTHENTICATING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1128,7 +1131,10 @@ class Router:
         stage = p.deadline_stage
         p.deadline = None
         self._emit(HandshakeTimedOut(peer=p.id, stage=stage))
-        if stage == "handshake" and p.tracker.state is not SessionState.ESTABLISHED:
+        if stage == "handshake" and p.tracker.state in _OPENING:
+            # A session being opened is refused with ABORT; a transport that carries none (no
+            # HELLO yet, or idle after a GOODBYE handshake) is just closed: ABORT answers only
+            # an opening (wamp-spec.md §3.2), and a client without a session may take nothing.
             limit = self.config.limits.handshake_timeout
             self._queue_abort(p, HANDSHAKE_TIMEOUT, f"no session was established within {limit} s")
         p.goodbye_sent = False

@@ -14,13 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import LocalProtocolError
+from ..messages import Publish
 from ..uri import is_valid
 
 __all__ = ["PUBLISH_OPTIONS", "SCOPES", "Testament", "TestamentError", "make_testament"]
 
 SCOPES = ("destroyed", "detached")
 #: The PUBLISH options a testament may carry (as a PUBLISH would: black/white lists, exclusion,
-#: disclosure, retention, payload passthru keys).
+#: retention). ``acknowledge`` and ``disclose_me`` are accepted and dropped; anything else is
+#: refused. The values are then checked as a PUBLISH's are (e.g. ``exclude`` holds session ids).
 PUBLISH_OPTIONS = {
     "exclude": list,
     "exclude_authid": list,
@@ -81,4 +84,8 @@ def make_testament(
             if type(value) is not expected:
                 raise TestamentError(f"publish option {key} must be a {expected.__name__}")
             options[key] = value
+    try:  # the PUBLISH it will become must be valid now, not fail when the session is gone
+        Publish(request_id=1, options=options, topic=topic, args=args, kwargs=kwargs)
+    except LocalProtocolError as exc:
+        raise TestamentError(f"the testament is no valid publication: {exc}") from None
     return Testament(topic=topic, args=args, kwargs=kwargs, options=options, scope=scope)
