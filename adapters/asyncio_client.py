@@ -14,7 +14,7 @@ import contextlib
 import inspect
 import logging
 import ssl as _ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from typing import Any
 
 from wampcore import client as wc
@@ -32,7 +32,9 @@ from .client_api import (
     SessionAborted,
     Subscription,
     TLSFailed,
-    pack,
+    handler_args,
+    outgoing,
+    pack_ppt,
     unpack,
 )
 from .endpoints import DEFAULT_SERIALIZERS, Endpoint, parse_url
@@ -76,6 +78,8 @@ class _Link(asyncio.Protocol):
         self.pending: dict[int, asyncio.Future[Any]] = {}
         self.progress: dict[int, asyncio.Queue[Any]] = {}
         self.invocations: dict[int, asyncio.Task[None]] = {}
+        #: SUBSCRIBE request id -> its Subscription, until SUBSCRIBED (retained events follow it).
+        self.subscribing: dict[int, Subscription] = {}
         self._writable: asyncio.Event = asyncio.Event()
         self._writable.set()
         self.close_reason: str = "the router closed the connection"
@@ -147,6 +151,7 @@ class _Link(asyncio.Protocol):
         self.pending.clear()
         self.progress.clear()
         self.invocations.clear()
+        self.subscribing.clear()
         self.session._link_lost(self, error)
 
 
@@ -333,19 +338,32 @@ class Session:
         return await fut
 
     async def call(
-        self, procedure: str, *args: Any, timeout: float | None = None, **kwargs: Any
+        self,
+        procedure: str,
+        *args: Any,
+        timeout: float | None = None,
+        ppt: Mapping[str, Any] | None = None,
+        **kwargs: Any,
     ) -> Any:
         """Call ``procedure``; returns its one result, None, or a :class:`CallResult`.
 
         Raises :class:`ApplicationError` on an ERROR. ``timeout`` (seconds) sets the CALL's
         timeout option and a local deadline. Cancelling the awaiting task sends CANCEL.
+
+        ``ppt``: payload passthru options (``ppt_*`` / ``enc_*``, wamp-spec.md §4.18) for the
+        CALL; with ``enc_algo`` set, one bytes argument is sent as Autobahn's raw payload. The
+        wampcore peer never encodes or decrypts anything: the arguments are what you pass. A
+        result that carries ppt options is returned as a :class:`CallResult` with ``ppt`` set.
         """
         link = self._current()
+        call_args, call_kwargs, payload = outgoing(list(args) or None, kwargs or None, ppt)
         request_id = link.peer.call(
             procedure,
-            list(args) or None,
-            kwargs or None,
+            call_args,
+            call_kwargs,
             timeout=None if timeout is None else int(timeout * 1000),
+            ppt=ppt,
+            payload=payload,
         )
         try:
             async with asyncio.timeout(timeout):
@@ -358,17 +376,26 @@ class Session:
             raise
 
     async def call_progressive(
-        self, procedure: str, *args: Any, timeout: float | None = None, **kwargs: Any
+        self,
+        procedure: str,
+        *args: Any,
+        timeout: float | None = None,
+        ppt: Mapping[str, Any] | None = None,
+        **kwargs: Any,
     ) -> AsyncIterator[Any]:
         """Call with ``receive_progress``: yields each progressive result, then the final one
-        (unless the final result is empty). Leaving the loop early cancels the call."""
+        (unless the final result is empty). Leaving the loop early cancels the call.
+        ``ppt`` as for :meth:`call`."""
         link = self._current()
+        call_args, call_kwargs, payload = outgoing(list(args) or None, kwargs or None, ppt)
         request_id = link.peer.call(
             procedure,
-            list(args) or None,
-            kwargs or None,
+            call_args,
+            call_kwargs,
             receive_progress=True,
             timeout=None if timeout is None else int(timeout * 1000),
+            ppt=ppt,
+            payload=payload,
         )
         queue: asyncio.Queue[Any] = asyncio.Queue()
         link.progress[request_id] = queue
@@ -407,16 +434,29 @@ class Session:
         *args: Any,
         acknowledge: bool = False,
         exclude_me: bool | None = None,
+        retain: bool | None = None,
+        ppt: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> int | None:
-        """Publish an event; with ``acknowledge`` wait for PUBLISHED and return its id."""
+        """Publish an event; with ``acknowledge`` wait for PUBLISHED and return its id.
+
+        ``retain=True``: the broker keeps it for ``subscribe(..., get_retained=True)``
+        (wamp-spec.md §4.20). ``ppt`` as for :meth:`call`. ``options``: further PUBLISH
+        options as a dict (e.g. ``{"eligible": [...]}``), as ``ClientPeer.publish`` takes them.
+        """
         link = self._current()
+        pub_args, pub_kwargs, payload = outgoing(list(args) or None, kwargs or None, ppt)
         request_id = link.peer.publish(
             topic,
-            list(args) or None,
-            kwargs or None,
+            pub_args,
+            pub_kwargs,
             acknowledge=acknowledge,
             exclude_me=exclude_me,
+            retain=retain,
+            ppt=ppt,
+            payload=payload,
+            options=options,
         )
         if acknowledge:
             result: int = await self._send(link, request_id)
@@ -426,16 +466,37 @@ class Session:
         return None
 
     async def subscribe(
-        self, topic: str, handler: Handler, *, match: str | None = None
+        self,
+        topic: str,
+        handler: Handler,
+        *,
+        match: str | None = None,
+        get_retained: bool | None = None,
     ) -> Subscription:
-        """Subscribe ``handler`` (plain or async; called with the event's args and kwargs)."""
-        return await self._subscribe(Subscription(topic, handler, match, session=self))
+        """Subscribe ``handler`` (plain or async; called with the event's args and kwargs).
+
+        A handler with a ``details`` parameter gets the event there (a
+        :class:`wampcore.client.PublicationReceived`): ``details.retained``, ``details.ppt``
+        (payload passthru options), ``details.payload``.
+        An event whose raw payload (Autobahn's form, wamp-spec.md §4.18) replaced the args list
+        calls the handler with that payload (bytes) as its one positional argument.
+
+        ``get_retained=True``: the broker sends the retained event at once, if there is one
+        (``details.retained`` is True; wamp-spec.md §4.20). It goes to this handler only, not to
+        other handlers of the same topic; after a reconnection it is asked for again.
+        """
+        sub = Subscription(topic, handler, match, session=self, get_retained=get_retained)
+        return await self._subscribe(sub)
 
     async def _subscribe(self, sub: Subscription) -> Subscription:
         link = self._current()
-        sub.id = await self._send(link, link.peer.subscribe(sub.topic, match=sub.match))
-        # The router answers a repeated SUBSCRIBE with the same id: handlers share it.
-        self._subscriptions.setdefault(sub.id, []).append(sub)
+        request_id = link.peer.subscribe(sub.topic, match=sub.match, get_retained=sub.get_retained)
+        # _dispatch files it on SUBSCRIBED, before the retained events that follow it.
+        link.subscribing[request_id] = sub
+        try:
+            await self._send(link, request_id)
+        finally:
+            link.subscribing.pop(request_id, None)
         return sub
 
     async def unsubscribe(self, subscription: Subscription) -> None:
@@ -459,7 +520,15 @@ class Session:
         invoke: str | None = None,
     ) -> Registration:
         """Register ``handler``: a plain or async function, or an async generator whose yields
-        are progressive results. Raising ApplicationError answers with that ERROR."""
+        are progressive results. Raising ApplicationError answers with that ERROR.
+
+        A handler with a ``details`` parameter gets the :class:`wampcore.client.InvocationReceived`
+        (``details.ppt``: the CALL's payload passthru options, ``details.payload``). A raw-payload
+        INVOCATION calls it with the payload as its one positional argument. Returning (or
+        yielding) ``CallResult(args, kwargs, ppt={...})`` sends those ppt options with the result;
+        with ``enc_algo`` in them, one bytes arg goes out as the raw payload (wamp-spec.md §4.18).
+        Errors (ApplicationError) carry no ppt options.
+        """
         return await self._register(Registration(procedure, handler, match, invoke, session=self))
 
     async def _register(self, reg: Registration) -> Registration:
@@ -487,14 +556,19 @@ class Session:
         kind = type(ev)
         if kind is wc.PublicationReceived:
             assert isinstance(ev, wc.PublicationReceived)
-            for sub in self._subscriptions.get(ev.subscription_id, ()):
+            group = self._subscriptions.get(ev.subscription_id, [])
+            if ev.retained:
+                # Retained events follow the SUBSCRIBED just filed (wamp-spec.md §4.20): they
+                # are for that handler, if it asked, not for others sharing the subscription.
+                group = group[-1:] if group and group[-1].get_retained else []
+            for sub in group:
                 self._deliver(sub, ev)
         elif kind is wc.CallResult:
             assert isinstance(ev, wc.CallResult)
             queue = link.progress.get(ev.request_id)
-            value = unpack(ev.args, ev.kwargs)
+            value = unpack(ev.args, ev.kwargs, ev.ppt, ev.payload)
             if queue is not None:
-                empty = not ev.args and not ev.kwargs
+                empty = not ev.args and not ev.kwargs and ev.payload is None
                 queue.put_nowait((_EMPTY if empty and not ev.progress else value, not ev.progress))
             elif not ev.progress:
                 _resolve(link.pending.pop(ev.request_id, None), value)
@@ -520,6 +594,13 @@ class Session:
             assert isinstance(
                 ev, wc.PublishAcknowledged | wc.SubscriptionCreated | wc.RegistrationCreated
             )
+            if kind is wc.SubscriptionCreated:
+                assert isinstance(ev, wc.SubscriptionCreated)
+                filed = link.subscribing.pop(ev.request_id, None)
+                if filed is not None:
+                    filed.id = ev.subscription_id
+                    # The router answers a repeated SUBSCRIBE with the same id: handlers share it.
+                    self._subscriptions.setdefault(filed.id, []).append(filed)
             ident = getattr(ev, "publication_id", None) or getattr(ev, "subscription_id", None)
             _resolve(link.pending.pop(ev.request_id, None), ident or ev.registration_id)  # type: ignore[union-attr]
         elif kind in (wc.SubscriptionEnded, wc.RegistrationEnded):
@@ -552,7 +633,7 @@ class Session:
         if sub.wants_details:
             kwargs["details"] = ev
         try:
-            result = sub.handler(*(ev.args or ()), **kwargs)
+            result = sub.handler(*handler_args(ev), **kwargs)
             if inspect.isawaitable(result):
                 self._spawn(_logged(result, f"event handler for {sub.topic}"))
         except Exception:
@@ -567,17 +648,17 @@ class Session:
             try:
                 if inspect.isasyncgenfunction(reg.handler):
                     last: Any = None
-                    async for item in reg.handler(*(ev.args or ()), **kwargs):
+                    async for item in reg.handler(*handler_args(ev), **kwargs):
                         if ev.receive_progress:
-                            peer.yield_result(rid, *pack(item), progress=True)
+                            _yield(peer, rid, item, progress=True)
                             link.flush()
                             await link.drain()
                         else:
                             last = item
-                    peer.yield_result(rid, *pack(last))
+                    _yield(peer, rid, last)
                 else:
-                    result = await _maybe_await(reg.handler(*(ev.args or ()), **kwargs))
-                    peer.yield_result(rid, *pack(result))
+                    result = await _maybe_await(reg.handler(*handler_args(ev), **kwargs))
+                    _yield(peer, rid, result)
             except asyncio.CancelledError:
                 peer.yield_error(rid, _CANCELED)
             except ApplicationError as exc:
@@ -599,6 +680,11 @@ class Session:
 
 class _Empty:
     pass
+
+
+def _yield(peer: wc.ClientPeer, request_id: int, value: Any, *, progress: bool = False) -> None:
+    args, kwargs, ppt, payload = pack_ppt(value)
+    peer.yield_result(request_id, args, kwargs, progress=progress, ppt=ppt, payload=payload)
 
 
 def _resolve(fut: asyncio.Future[Any] | None, value: Any) -> None:

@@ -18,7 +18,7 @@ import concurrent.futures
 import functools
 import inspect
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from . import asyncio_client as aio
@@ -138,15 +138,32 @@ class Session:
     def session_id(self) -> int | None:
         return self._session.session_id
 
-    def call(self, procedure: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-        """Call ``procedure`` and wait for its result (see the asyncio Session)."""
-        return self._runner.run(self._session.call(procedure, *args, timeout=timeout, **kwargs))
+    def call(
+        self,
+        procedure: str,
+        *args: Any,
+        timeout: float | None = None,
+        ppt: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Call ``procedure`` and wait for its result (see the asyncio Session: ``ppt`` are
+        payload passthru options, and a result carrying some is a ``CallResult``)."""
+        return self._runner.run(
+            self._session.call(procedure, *args, timeout=timeout, ppt=ppt, **kwargs)
+        )
 
     def call_progressive(
-        self, procedure: str, *args: Any, timeout: float | None = None, **kwargs: Any
+        self,
+        procedure: str,
+        *args: Any,
+        timeout: float | None = None,
+        ppt: Mapping[str, Any] | None = None,
+        **kwargs: Any,
     ) -> Iterator[Any]:
         """Iterate over the progressive results, then the final one (like the asyncio API)."""
-        stream = self._session.call_progressive(procedure, *args, timeout=timeout, **kwargs)
+        stream = self._session.call_progressive(
+            procedure, *args, timeout=timeout, ppt=ppt, **kwargs
+        )
         try:
             while True:
                 try:
@@ -156,16 +173,48 @@ class Session:
         finally:
             self._runner.run(stream.aclose())  # type: ignore[attr-defined]
 
-    def publish(self, topic: str, *args: Any, acknowledge: bool = False, **kwargs: Any) -> Any:
+    def publish(
+        self,
+        topic: str,
+        *args: Any,
+        acknowledge: bool = False,
+        exclude_me: bool | None = None,
+        retain: bool | None = None,
+        ppt: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> int | None:
+        """Publish; with ``acknowledge`` wait for PUBLISHED and return its id (see the asyncio
+        Session: ``retain`` for event retention, ``ppt`` payload passthru options)."""
         return self._runner.run(
-            self._session.publish(topic, *args, acknowledge=acknowledge, **kwargs)
+            self._session.publish(
+                topic,
+                *args,
+                acknowledge=acknowledge,
+                exclude_me=exclude_me,
+                retain=retain,
+                ppt=ppt,
+                options=options,
+                **kwargs,
+            )
         )
 
     def subscribe(
-        self, topic: str, handler: Callable[..., Any], *, match: str | None = None
+        self,
+        topic: str,
+        handler: Callable[..., Any],
+        *,
+        match: str | None = None,
+        get_retained: bool | None = None,
     ) -> Subscription:
-        """Subscribe ``handler``; it runs on the handler thread pool."""
-        return self._runner.run(self._session.subscribe(topic, _in_pool(handler), match=match))
+        """Subscribe ``handler``; it runs on the handler thread pool. ``get_retained=True``
+        delivers the retained event, if any, to this handler at once (``details.retained``);
+        ``details`` and raw payloads as for the asyncio Session."""
+        return self._runner.run(
+            self._session.subscribe(
+                topic, _in_pool(handler), match=match, get_retained=get_retained
+            )
+        )
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._runner.run(self._session.unsubscribe(subscription))

@@ -38,7 +38,8 @@ Events (frozen dataclasses; ``ClientEvent`` is their union):
                            message code, e.g. 48 for CALL).
 ``PublicationReceived``    EVENT on one of our subscriptions; ``topic`` is the concrete topic
                            (from the details for pattern subscriptions), ``publisher`` is set when
-                           the publisher was disclosed.
+                           the publisher was disclosed, ``retained=True`` for a retained event
+                           sent because we subscribed with ``get_retained`` (wamp-spec.md §4.20).
 ``InvocationReceived``     INVOCATION for one of our registrations: answer it with
                            ``yield_result`` / ``yield_error``. ``continuation=True`` marks a
                            further chunk of a progressive call invocation (same ``request_id``).
@@ -54,6 +55,14 @@ Events (frozen dataclasses; ``ClientEvent`` is their union):
 ``RegistrationEnded``      UNREGISTERED for ``unregister``, or a revocation (``revoked=True``).
 ``PongReceived``           The answer to ``ping()``.
 =========================  ======================================================================
+
+Payload passthru (wamp-spec.md §4.18): ``CallResult``, ``RequestError``, ``PublicationReceived`` and
+``InvocationReceived`` carry ``ppt``, every ``ppt_*`` / ``enc_*`` key of the message's details
+(empty when there is none), and ``payload``, Autobahn's raw payload bytes when they replaced the
+args list (args and kwargs are None then). The peer never decodes either. ``call``,
+``continue_call``, ``publish``, ``yield_result`` and ``yield_error`` send them with ``ppt=`` (a
+dict of ``PPT_KEYS`` options) and ``payload=``; the router must announce
+``payload_passthru_mode`` for that.
 
 Every pending request ends exactly once. Its reply ends it; if the session ends first (ABORT,
 GOODBYE, violation, transport loss), each pending request gets a ``RequestError`` with
@@ -145,6 +154,7 @@ from .transports.direct import DirectLink
 
 __all__ = [
     "DEFAULT_ROLES",
+    "PPT_KEYS",
     "Aborted",
     "CallResult",
     "ClientEvent",
@@ -177,6 +187,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
             "call_canceling": True,
             "call_timeout": True,
             "caller_identification": True,
+            "payload_passthru_mode": True,
         }
     },
     "callee": {
@@ -188,6 +199,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
             "pattern_based_registration": True,
             "shared_registration": True,
             "registration_revocation": True,
+            "payload_passthru_mode": True,
         }
     },
     "publisher": {
@@ -195,6 +207,7 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
             "publisher_exclusion": True,
             "subscriber_blackwhite_listing": True,
             "publisher_identification": True,
+            "payload_passthru_mode": True,
         }
     },
     "subscriber": {
@@ -202,11 +215,32 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
             "pattern_based_subscription": True,
             "publisher_identification": True,
             "subscription_revocation": True,
+            "payload_passthru_mode": True,
         }
     },
 }
 
+#: The payload passthru options a verb's ``ppt`` may set (wamp-spec.md §4.18: the spec's
+#: ``ppt_*``, and Autobahn's ``enc_*``). The router passes exactly these on.
+PPT_KEYS = (
+    "ppt_scheme",
+    "ppt_serializer",
+    "ppt_cipher",
+    "ppt_keyid",
+    "enc_algo",
+    "enc_serializer",
+    "enc_key",
+)
+_PPT_PREFIXES = ("ppt_", "enc_")
+
 _CANCEL_MODES = ("skip", "kill", "killnowait")
+
+#: Features with more than one name in use: ours first. ``payload_transparency`` is Autobahn's
+#: and Crossbar.io's name for payload passthru (wamp-spec.md §4.18).
+_FEATURE_SPELLINGS = {
+    "call_canceling": ("call_canceling", "call_cancelling"),
+    "payload_passthru_mode": ("payload_passthru_mode", "payload_transparency"),
+}
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -274,6 +308,11 @@ class CallResult:
     kwargs: dict[str, Any] | None = None
     details: dict[str, Any] = field(default_factory=dict)
     progress: bool = False
+    #: Every ``ppt_*`` / ``enc_*`` key of the details (payload passthru, wamp-spec.md §4.18).
+    ppt: dict[str, Any] = field(default_factory=dict)
+    #: Autobahn's raw payload (bytes, or a str), which replaced the args list; args and kwargs
+    #: are then None and ``ppt`` holds ``enc_algo`` (wamp-spec.md §4.18).
+    payload: bytes | str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -287,6 +326,11 @@ class RequestError:
     kwargs: dict[str, Any] | None = None
     details: dict[str, Any] = field(default_factory=dict)
     local: bool = False
+    #: Every ``ppt_*`` / ``enc_*`` key of the details (payload passthru, wamp-spec.md §4.18).
+    ppt: dict[str, Any] = field(default_factory=dict)
+    #: Autobahn's raw payload (bytes, or a str), which replaced the args list; args and kwargs
+    #: are then None and ``ppt`` holds ``enc_algo`` (wamp-spec.md §4.18).
+    payload: bytes | str | None = None
 
     def to_exception(self) -> ApplicationError:
         """This error as an ``ApplicationError`` (what client APIs raise)."""
@@ -312,6 +356,11 @@ class PublicationReceived:
     publisher_authrole: str | None = None
     #: True for a retained event delivered on subscribe (wamp-spec.md §4.20).
     retained: bool = False
+    #: Every ``ppt_*`` / ``enc_*`` key of the details (payload passthru, wamp-spec.md §4.18).
+    ppt: dict[str, Any] = field(default_factory=dict)
+    #: Autobahn's raw payload (bytes, or a str), which replaced the args list; args and kwargs
+    #: are then None and ``ppt`` holds ``enc_algo`` (wamp-spec.md §4.18).
+    payload: bytes | str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -337,6 +386,11 @@ class InvocationReceived:
     timeout: int | None = None
     #: A further chunk of an invocation already received (same ``request_id``).
     continuation: bool = False
+    #: Every ``ppt_*`` / ``enc_*`` key of the details (payload passthru, wamp-spec.md §4.18).
+    ppt: dict[str, Any] = field(default_factory=dict)
+    #: Autobahn's raw payload (bytes, or a str), which replaced the args list; args and kwargs
+    #: are then None and ``ppt`` holds ``enc_algo`` (wamp-spec.md §4.18).
+    payload: bytes | str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -483,6 +537,39 @@ def _flag(value: Any, what: str) -> bool:
     if type(value) is not bool:
         raise LocalProtocolError(f"{what} must be a bool, got {value!r:.80}")
     return value
+
+
+def _ppt_of(details: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload passthru keys of received Details (any ``ppt_*`` / ``enc_*`` key)."""
+    if not details:
+        return {}
+    return {k: v for k, v in details.items() if k.startswith(_PPT_PREFIXES)}
+
+
+def _merge_ppt(opts: dict[str, Any], ppt: Mapping[str, Any] | None, what: str) -> bool:
+    """Merge a verb's ``ppt`` into ``opts`` (checked); True if ``opts`` now uses passthru."""
+    if ppt is not None:
+        if not isinstance(ppt, Mapping):
+            raise LocalProtocolError(f"{what} ppt must be a dict, got {type(ppt).__name__}")
+        for key, value in ppt.items():
+            if type(key) is not str or not key.startswith(_PPT_PREFIXES):
+                raise LocalProtocolError(
+                    f"{what} ppt keys must start with ppt_ or enc_, got {key!r:.80}"
+                )
+            if key not in PPT_KEYS:
+                # The router passes on only the keys it knows: a typo would vanish silently.
+                raise LocalProtocolError(
+                    f"{what} ppt key {key!r:.80} is not one of {', '.join(PPT_KEYS)}"
+                )
+            if type(value) is not str:
+                raise LocalProtocolError(f"{what} ppt {key} must be a string, got {value!r:.80}")
+            if key in opts and opts[key] != value:
+                raise LocalProtocolError(f"{what} {key} given both in ppt and in options")
+            opts[key] = value
+    used = [k for k in opts if type(k) is str and k.startswith(_PPT_PREFIXES)]
+    if any(k.startswith("ppt_") for k in used) and "ppt_scheme" not in opts:
+        raise LocalProtocolError(f"{what} payload passthru options need ppt_scheme (§4.18)")
+    return bool(used)
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -730,12 +817,19 @@ class ClientPeer:
         timeout: int | None = None,
         disclose_me: bool | None = None,
         progress: bool = False,
+        ppt: Mapping[str, Any] | None = None,
+        payload: bytes | str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> int:
         """Send CALL; returns its request id. ``timeout`` is in milliseconds (0: none).
 
         ``progress=True`` starts a progressive call invocation: continue it with
         ``continue_call`` and end it with ``continue_call(..., progress=False)``.
+
+        ``ppt``: payload passthru options (wamp-spec.md §4.18), keys from ``PPT_KEYS``, string
+        values, ``ppt_scheme`` required with any ``ppt_*`` key; the router's dealer must announce
+        ``payload_passthru_mode``. ``payload``: Autobahn's raw form, bytes sent in place of the
+        args list (no args or kwargs then, and ``ppt`` must give ``enc_algo``).
         """
         opts = _options(options, "CALL")
         if _flag(receive_progress, "CALL receive_progress"):
@@ -748,6 +842,8 @@ class ClientPeer:
         if _flag(progress, "CALL progress"):
             self._require("caller", "progressive_call_invocations", router="dealer")
             opts["progress"] = True
+        if _merge_ppt(opts, ppt, "CALL") or payload is not None:
+            self._require("caller", "payload_passthru_mode", router="dealer")
         rid = self._tracker.peek_request_id()
         msg = Call(
             request_id=rid,
@@ -755,6 +851,7 @@ class ClientPeer:
             procedure=procedure,
             args=_args(args, "CALL"),
             kwargs=_kwargs(kwargs, "CALL"),
+            payload=payload,
         )
         self._send(msg)
         self._attach(
@@ -775,12 +872,17 @@ class ClientPeer:
         kwargs: Mapping[str, Any] | None = None,
         *,
         progress: bool = True,
+        ppt: Mapping[str, Any] | None = None,
+        payload: bytes | str | None = None,
     ) -> None:
         """Send the next chunk of a progressive call invocation (``progress=False``: the last).
 
-        Dropped silently if the call was already answered (the callee may finish first).
+        ``ppt`` and ``payload`` as for ``call``, per chunk. Dropped silently if the call was
+        already answered (the callee may finish first).
         """
         _flag(progress, "CALL progress")
+        opts: dict[str, Any] = {"progress": True} if progress else {}
+        passthru = _merge_ppt(opts, ppt, "CALL") or payload is not None
         req = self._request(call_request_id)
         if req is None or req.type != CALL:
             if self._issued(call_request_id):
@@ -788,12 +890,15 @@ class ClientPeer:
             raise LocalProtocolError(f"call {call_request_id} was never made in this session")
         if not req.streaming:
             raise LocalProtocolError(f"call {call_request_id} is not an open progressive call")
+        if passthru:
+            self._require("caller", "payload_passthru_mode", router="dealer")
         msg = Call(
             request_id=call_request_id,
-            options={"progress": True} if progress else {},
+            options=opts,
             procedure=req.uri,
             args=_args(args, "CALL"),
             kwargs=_kwargs(kwargs, "CALL"),
+            payload=payload,
         )
         if self._send(msg) and not progress:
             req.streaming = False
@@ -814,9 +919,16 @@ class ClientPeer:
         eligible_authrole: Sequence[str] | None = None,
         disclose_me: bool | None = None,
         retain: bool | None = None,
+        ppt: Mapping[str, Any] | None = None,
+        payload: bytes | str | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> int:
-        """Send PUBLISH; returns its request id. Only ``acknowledge=True`` gets a reply."""
+        """Send PUBLISH; returns its request id. Only ``acknowledge=True`` gets a reply.
+
+        ``retain=True`` asks the broker to keep it for later ``get_retained`` subscribers
+        (wamp-spec.md §4.20). ``ppt`` and ``payload`` as for ``call`` (the broker must announce
+        ``payload_passthru_mode``).
+        """
         opts = _options(options, "PUBLISH")
         if _flag(acknowledge, "PUBLISH acknowledge"):
             opts["acknowledge"] = True
@@ -839,6 +951,8 @@ class ClientPeer:
                 if isinstance(seq, str | bytes) or not isinstance(seq, Sequence):
                     raise LocalProtocolError(f"PUBLISH {key} must be a list")
                 opts[key] = list(seq)
+        if _merge_ppt(opts, ppt, "PUBLISH") or payload is not None:
+            self._require("publisher", "payload_passthru_mode", router="broker")
         rid = self._tracker.peek_request_id()
         msg = Publish(
             request_id=rid,
@@ -846,6 +960,7 @@ class ClientPeer:
             topic=topic,
             args=_args(args, "PUBLISH"),
             kwargs=_kwargs(kwargs, "PUBLISH"),
+            payload=payload,
         )
         self._send(msg)
         if opts.get("acknowledge") is True:
@@ -920,12 +1035,17 @@ class ClientPeer:
         kwargs: Mapping[str, Any] | None = None,
         *,
         progress: bool = False,
+        ppt: Mapping[str, Any] | None = None,
+        payload: bytes | str | None = None,
     ) -> None:
         """Answer an invocation with YIELD (``progress=True``: a progressive result, more follow).
 
+        ``ppt`` and ``payload`` as for ``call``; they reach the caller in RESULT.Details.
         Dropped silently if the invocation already ended (INTERRUPT killnowait, or its session).
         """
         _flag(progress, "YIELD progress")
+        opts: dict[str, Any] = {"progress": True} if progress else {}
+        passthru = _merge_ppt(opts, ppt, "YIELD") or payload is not None
         inv = self._invocation(invocation_id)
         if inv is None and invocation_id in self._ended_invocations:
             return
@@ -933,11 +1053,14 @@ class ClientPeer:
             raise LocalProtocolError(
                 f"invocation {invocation_id} did not ask for progressive results"
             )
+        if passthru:
+            self._require("callee", "payload_passthru_mode", router="dealer")
         msg = Yield(
             request_id=invocation_id,
-            options={"progress": True} if progress else {},
+            options=opts,
             args=_args(args, "YIELD"),
             kwargs=_kwargs(kwargs, "YIELD"),
+            payload=payload,
         )
         self._send(msg)
 
@@ -947,16 +1070,28 @@ class ClientPeer:
         error: str,
         args: Sequence[Any] | None = None,
         kwargs: Mapping[str, Any] | None = None,
+        *,
+        ppt: Mapping[str, Any] | None = None,
+        payload: bytes | str | None = None,
     ) -> None:
-        """Answer an invocation with ERROR ``error``. Dropped silently if it already ended."""
+        """Answer an invocation with ERROR ``error``. Dropped silently if it already ended.
+
+        ``ppt`` and ``payload`` as for ``call``; they reach the caller in ERROR.Details.
+        """
+        details: dict[str, Any] = {}
+        passthru = _merge_ppt(details, ppt, "ERROR") or payload is not None
         if self._invocation(invocation_id) is None and invocation_id in self._ended_invocations:
             return
+        if passthru:
+            self._require("callee", "payload_passthru_mode", router="dealer")
         msg = Error(
             request_type=INVOCATION,
             request_id=invocation_id,
+            details=details,
             error=error,
             args=_args(args, "ERROR"),
             kwargs=_kwargs(kwargs, "ERROR"),
+            payload=payload,
         )
         self._send(msg)
 
@@ -1037,7 +1172,7 @@ class ClientPeer:
             raise LocalProtocolError(
                 f"{feature} needs an established session (state: {self._tracker.state.value})"
             )
-        spelled = (feature, "call_cancelling") if feature == "call_canceling" else (feature,)
+        spelled = _FEATURE_SPELLINGS.get(feature, (feature,))
         if not _has_feature(self._hello.roles, role, *spelled):
             raise LocalProtocolError(f"{feature} was not announced for the {role} role")
         if router is not None and not _has_feature(self._tracker.router_roles, router, *spelled):
@@ -1224,6 +1359,8 @@ class ClientPeer:
                 args=msg.args,
                 kwargs=msg.kwargs,
                 details=msg.details,
+                ppt=_ppt_of(msg.details),
+                payload=msg.payload,
             )
         )
 
@@ -1242,6 +1379,8 @@ class ClientPeer:
                 kwargs=msg.kwargs,
                 details=msg.details,
                 progress=progress,
+                ppt=_ppt_of(msg.details),
+                payload=msg.payload,
             )
         )
 
@@ -1332,6 +1471,8 @@ class ClientPeer:
                 publisher_authid=_str_or_none(d.get("publisher_authid")),
                 publisher_authrole=_str_or_none(d.get("publisher_authrole")),
                 retained=d.get("retained") is True,
+                ppt=_ppt_of(d),
+                payload=msg.payload,
             )
         )
 
@@ -1380,6 +1521,8 @@ class ClientPeer:
                 receive_progress=inv.receive_progress,
                 timeout=timeout if type(timeout) is int and timeout > 0 else None,
                 continuation=continuation,
+                ppt=_ppt_of(d),
+                payload=msg.payload,
             )
         )
 

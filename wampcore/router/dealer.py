@@ -455,7 +455,7 @@ class Dealer:
         invocation = Invocation(
             request_id=record.invocation_id,
             registration_id=record.registration.id,
-            details={"progress": True} if progress else {},
+            details=_pass_through(msg.options, {"progress": True} if progress else {}),
             args=msg.args,
             kwargs=msg.kwargs,
             payload=msg.payload,
