@@ -174,6 +174,7 @@ __all__ = [
     "SubscriptionCreated",
     "SubscriptionEnded",
     "TransportClosed",
+    "parse_on_leave",
 ]
 
 #: The roles and features announced by default: exactly what this module implements.
@@ -503,6 +504,23 @@ class _Invocation:
     registration_id: int
     procedure: str
     receive_progress: bool
+
+
+def parse_on_leave(args: Sequence[Any] | None) -> tuple[int, str | None, str | None]:
+    """``(session, authid, authrole)`` of a ``wamp.session.on_leave`` event's arguments.
+
+    Routers send two shapes: the spec's ``[session, authid, authrole]`` (wampcore) and
+    Crossbar.io's ``[session]``; both are accepted (authid and authrole are then None). Anything
+    else raises ``LocalProtocolError``.
+    """
+    items = list(args or ())
+    if not 1 <= len(items) <= 3 or type(items[0]) is not int or items[0] < 1:
+        raise LocalProtocolError(f"not a wamp.session.on_leave payload: {items!r:.120}")
+    authid = items[1] if len(items) > 1 else None
+    authrole = items[2] if len(items) > 2 else None
+    if not all(v is None or type(v) is str for v in (authid, authrole)):
+        raise LocalProtocolError(f"not a wamp.session.on_leave payload: {items!r:.120}")
+    return items[0], authid, authrole
 
 
 def _args(value: Sequence[Any] | None, what: str) -> list[Any] | None:
