@@ -189,7 +189,9 @@ class Broker:
         member.send(Unsubscribed(request_id=msg.request_id), Kind.REPLY)
         self._drop_subscriber(sub, member)
 
-    def publish(self, member: Member, msg: Publish) -> None:
+    def publish(self, member: Member, msg: Publish, *, disclose: bool = False) -> None:
+        """Route one PUBLISH; ``disclose`` (the authorization's verdict) discloses the
+        publisher as if it had asked ``disclose_me``."""
         options = msg.options
         acknowledge = options.get("acknowledge") is True
         if msg.topic.startswith("wamp.") and not member.internal:
@@ -201,7 +203,7 @@ class Broker:
         store = self.store
         keep = options.get("retain") is True or store.keeps_history
         if matches or keep:
-            self._deliver(member, msg, publication_id, matches, keep)
+            self._deliver(member, msg, publication_id, matches, keep, disclose)
         if acknowledge:
             member.send(
                 Published(request_id=msg.request_id, publication_id=publication_id), Kind.REPLY
@@ -261,15 +263,16 @@ class Broker:
         publication_id: int,
         matches: list[Subscription],
         keep: bool,
+        disclose: bool,
     ) -> None:
         options = msg.options
         exclude_me = True
         filters: Filters = ()
         details: dict[str, Any] = {}
-        if options:  # most publications carry no options: skip the lookups
+        if options or disclose:  # most publications carry no options: skip the lookups
             exclude_me = options.get("exclude_me", True) is not False
             filters = _filters(options)
-            if options.get("disclose_me") is True:
+            if disclose or options.get("disclose_me") is True:
                 details["publisher"] = publisher.id
                 details["publisher_authid"] = publisher.authid
                 details["publisher_authrole"] = publisher.authrole

@@ -35,6 +35,7 @@ class Connection:
         "finished",
         "goodbye_sent",
         "id",
+        "refusal",
         "session",
         "tracker",
         "transport_info",
@@ -56,6 +57,8 @@ class Connection:
         #: Set when the connection is to be dropped at the end of the current step: (cause,
         #: reason, message). Nothing more is sent to it meanwhile.
         self.doomed: tuple[Any, str, str] | None = None
+        #: A join refusal waiting for its delayed ABORT (repeated authentication failures).
+        self.refusal: Any = None
 
     @property
     def accepting_output(self) -> bool:

@@ -332,7 +332,9 @@ class Dealer:
 
     # -- CALL ------------------------------------------------------------------------------------
 
-    def call(self, caller: Member, msg: Call, now: float) -> None:
+    def call(self, caller: Member, msg: Call, now: float, *, disclose: bool = False) -> None:
+        """Route one CALL (or continue a progressive one); ``disclose`` (the authorization's
+        verdict) discloses the caller as if it had asked ``disclose_me``."""
         record = caller.call_record(msg.request_id)
         if record is not None:
             self._continue(record, msg)
@@ -370,7 +372,7 @@ class Dealer:
             record = CallRecord(
                 caller, msg.request_id, callee, callee.next_invocation_id(), reg, msg.procedure
             )
-            invocation = self._invocation(record, msg)
+            invocation = self._invocation(record, msg, disclose)
             outcome = callee.send(invocation, Kind.INVOKE)
             if outcome is Outcome.SENT:
                 self._open(record, msg, now)
@@ -394,7 +396,7 @@ class Dealer:
             start = self._outlet.random_index(n)
         return callees[start:] + callees[:start]
 
-    def _invocation(self, record: CallRecord, msg: Call) -> Invocation:
+    def _invocation(self, record: CallRecord, msg: Call, disclose: bool = False) -> Invocation:
         options = msg.options
         callee = record.callee
         reg = record.registration
@@ -406,7 +408,7 @@ class Dealer:
         if options.get("progress") is True:
             details["progress"] = True
         disclose_caller, forward_timeout = reg.callee_options.get(callee.id, (False, False))
-        if options.get("disclose_me") is True or disclose_caller:
+        if disclose or options.get("disclose_me") is True or disclose_caller:
             caller = record.caller
             details["caller"] = caller.id
             details["caller_authid"] = caller.authid

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, NewType
 
 __all__ = [
+    "AuthenticateReceived",
+    "AuthenticationRequested",
     "EventsDropped",
     "HandshakeTimedOut",
     "InternalError",
@@ -141,6 +143,34 @@ class InternalError:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class AuthenticationRequested:
+    """A client asks to join a realm with ``auth_events``: decide with ``Router.auth_welcome``,
+    ``auth_challenge`` or ``auth_deny`` (any time before the handshake deadline)."""
+
+    peer: PeerId
+    realm: str
+    authid: str | None
+    #: The method the router picked among the client's ``authmethods``.
+    authmethod: str
+    authmethods: list[str]
+    authextra: dict[str, Any]
+    transport_info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticateReceived:
+    """The AUTHENTICATE answering an application's CHALLENGE: decide as for
+    ``AuthenticationRequested``. ``signature`` is a secret: it is never in ``repr``."""
+
+    peer: PeerId
+    realm: str
+    authid: str | None
+    authmethod: str
+    signature: str = field(repr=False)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
 RouterEvent = (
     SessionJoined
     | SessionLeft
@@ -149,4 +179,6 @@ RouterEvent = (
     | EventsDropped
     | HandshakeTimedOut
     | InternalError
+    | AuthenticationRequested
+    | AuthenticateReceived
 )

@@ -42,7 +42,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..client import ClientPeer, InvocationReceived, Joined, RegistrationCreated
+from ..client import (
+    CallResult,
+    ClientPeer,
+    InvocationReceived,
+    Joined,
+    RegistrationCreated,
+    RequestError,
+)
 from ..errors import (
     CLOSE_KILLED,
     INVALID_ARGUMENT,
@@ -208,12 +215,15 @@ def _match_option(value: Any) -> str:
 class _Service:
     """One realm's service session and the procedures it registered."""
 
-    __slots__ = ("handlers", "peer", "pending", "realm")
+    __slots__ = ("calls", "handlers", "peer", "pending", "realm")
 
     def __init__(self, realm: Realm) -> None:
         self.realm = realm
         self.peer: ClientPeer | None = None
         self.pending: dict[int, Callable[[_Call], Any]] = {}
+        #: Calls the router makes through this session (a dynamic authenticator): request id ->
+        #: what to do with the answer (ok, value).
+        self.calls: dict[int, Callable[[bool, Any], None]] = {}
         self.handlers: dict[int, tuple[Callable[[_Call], Any], tuple[str, ...], int]] = {}
 
 
@@ -298,10 +308,35 @@ class MetaService(Lifecycle):
         if service.peer is not None and not service.peer.closed:
             service.peer.close()
 
+    def call(
+        self,
+        realm: str,
+        procedure: str,
+        args: list[Any],
+        timeout_ms: int,
+        on_done: Callable[[bool, Any], None],
+    ) -> bool:
+        """Call ``procedure`` from ``realm``'s service session; ``on_done(True, result)`` or
+        ``on_done(False, error_uri)`` follows (once). False if the realm has no service."""
+        service = self._services.get(realm)
+        if service is None or service.peer is None or not service.peer.is_joined:
+            return False
+        request_id = service.peer.call(procedure, args, timeout=timeout_ms)
+        service.calls[request_id] = on_done
+        return True
+
     def _serve(self, service: _Service, peer: ClientPeer) -> None:
         while (ev := peer.next_event()) is not None:
             if isinstance(ev, InvocationReceived):
                 self._invoke(service, peer, ev)
+            elif isinstance(ev, CallResult) and not ev.progress:
+                done = service.calls.pop(ev.request_id, None)
+                if done is not None:
+                    done(True, ev.args[0] if ev.args else (ev.kwargs or None))
+            elif isinstance(ev, RequestError):
+                failed = service.calls.pop(ev.request_id, None)
+                if failed is not None:
+                    failed(False, ev.error)
             elif isinstance(ev, RegistrationCreated):
                 handler = service.pending.pop(ev.request_id, None)
                 if handler is not None:

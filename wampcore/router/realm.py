@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ..config import RealmConfig
 from ..ids import RandomSource
+from .authorization import Authorizer
 from .broker import Broker
 from .dealer import Dealer
 from .hooks import Lifecycle
@@ -25,6 +26,7 @@ class Realm:
     """One realm's members, broker, dealer and event store."""
 
     __slots__ = (
+        "authorizer",
         "broker",
         "config",
         "counted",
@@ -32,6 +34,7 @@ class Realm:
         "members",
         "name",
         "on_demand",
+        "open_access",
         "service",
         "visible",
     )
@@ -59,9 +62,17 @@ class Realm:
         self.counted = 0
         #: The router's service session in this realm (meta API), once it has joined.
         self.service: Member | None = None
+        #: What each of the realm's roles may do (wamp-spec.md §10).
+        self.authorizer = Authorizer.for_realm(config)
+        #: No roles, no authorizer procedure, no hook: everyone may do everything (fast path).
+        self.open_access = not config.roles and config.authorizer is None
         store = EventStore(config.history)
         self.broker = Broker(self, outlet, rng, hooks, store, clock)
         self.dealer = Dealer(self, outlet, hooks, clock, max_pending_calls=max_pending_calls)
+
+    def set_authorizer(self, authorizer: Authorizer, *, hooked: bool) -> None:
+        self.authorizer = authorizer
+        self.open_access = not self.config.roles and self.config.authorizer is None and not hooked
 
     def remove(self, member: Member) -> None:
         """The routing half of the removal path: subscriptions, registrations, calls (the

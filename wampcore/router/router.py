@@ -93,6 +93,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._state import Disposition, SessionState, SessionTracker, Side
+from ..auth.base import extra_needed
 from ..client import ClientPeer
 from ..config import RouterConfig
 from ..errors import (
@@ -105,10 +106,11 @@ from ..errors import (
     OUTBOUND_QUEUE_FULL,
     PAYLOAD_SIZE_EXCEEDED,
     PROTOCOL_VIOLATION,
+    ConfigError,
     LocalProtocolError,
     RemoteProtocolError,
 )
-from ..ids import RandomSource, default_random, global_id
+from ..ids import RandomSource, default_random
 from ..messages import (
     CALL,
     HELLO,
@@ -116,7 +118,9 @@ from ..messages import (
     REGISTER,
     SUBSCRIBE,
     Abort,
+    Authenticate,
     Call,
+    Challenge,
     Event,
     Goodbye,
     Hello,
@@ -130,10 +134,18 @@ from ..messages import (
 from ..transports.base import Closed, Framing, Payload, Ready
 from ..transports.direct import DirectLink
 from ..uri import is_valid as uri_is_valid
+from .authentication import Attempt, Waiting
+from .authentication import Challenge as AuthChallenge
+from .authentication import challenge as auth_challenge
+from .authentication import deny as auth_deny
+from .authentication import welcome as auth_welcome
+from .authorization import AuthorizationHook, Decision
 from .broker import BROKER_FEATURES
 from .connection import Connection, LocalPeer, Peer
 from .dealer import DEALER_FEATURES, CallRecord
 from .events import (
+    AuthenticateReceived,
+    AuthenticationRequested,
     EventsDropped,
     HandshakeTimedOut,
     InternalError,
@@ -149,7 +161,7 @@ from .hooks import Lifecycle
 from .member import Kind, Member, Outcome
 from .realm import Realm
 from .session import Session
-from .sessions import Refusal, SessionLayer
+from .sessions import Admission, Refusal, SessionLayer
 
 __all__ = ["ROUTER_ROLES", "Router"]
 
@@ -202,6 +214,7 @@ class Router:
         adapters' servers set it (the attribute of the same name) when it is None."""
         self.config = config if config is not None else RouterConfig()
         self.config.validate()
+        _check_extras(self.config)
         limits = self.config.limits
         self._rng = rng if rng is not None else default_random()
         self.wall_clock = wall_clock
@@ -410,6 +423,135 @@ class Router:
             realm, {"authid": authid, "authrole": authrole, "authextra": authextra}, roles
         )
 
+    def auth_welcome(
+        self,
+        peer: PeerId,
+        authrole: str,
+        *,
+        authid: str | None = None,
+        authextra: dict[str, Any] | None = None,
+        authprovider: str = "dynamic",
+        authmethod: str | None = None,
+        now: float | None = None,
+    ) -> bool:
+        """Answer an ``AuthenticationRequested``/``AuthenticateReceived``: admit the client as
+        ``authrole``. False if the join is no longer pending (the peer left: nothing happens)."""
+        return self._resolve(
+            peer,
+            auth_welcome(
+                authrole,
+                authid=authid,
+                authextra=authextra,
+                authprovider=authprovider,
+                authmethod=authmethod,
+            ),
+            now,
+        )
+
+    def auth_challenge(
+        self,
+        peer: PeerId,
+        method: str,
+        extra: dict[str, Any] | None = None,
+        *,
+        now: float | None = None,
+    ) -> bool:
+        """Answer a pending join with a CHALLENGE; its AUTHENTICATE is reported as
+        ``AuthenticateReceived``. False if the join is no longer pending."""
+        Challenge(method=method, extra=dict(extra or {}))  # validated now, in the caller's call
+        return self._resolve(peer, auth_challenge(method, extra), now)
+
+    def auth_deny(
+        self,
+        peer: PeerId,
+        reason: str = "wamp.error.not_authorized",
+        message: str = "",
+        *,
+        now: float | None = None,
+    ) -> bool:
+        """Refuse a pending join with ABORT ``reason``. False if it is no longer pending."""
+        if not uri_is_valid(reason):
+            raise LocalProtocolError(f"the reason must be a URI, got {reason!r:.80}")
+        return self._resolve(peer, auth_deny(reason, message), now)
+
+    def _resolve(self, peer: PeerId, answer: Any, now: float | None) -> bool:
+        if now is not None:
+            self._now = now
+        p = self._peers.get(peer)
+        if p is None or p.finished or self.sessions.auth.pending(p) is None:
+            return False
+        resolved = [False]
+
+        def act() -> None:
+            outcome = self.sessions.auth.resolve(p, None, answer, self._now)
+            resolved[0] = outcome is not None
+            self._join_outcome(p, outcome)
+
+        self._run(self._contained, p, act)
+        return resolved[0]
+
+    def set_authorization_hook(self, hook: AuthorizationHook | None) -> None:
+        """An embedder's authorization function, consulted before every realm's static roles:
+        ``hook(session_details, uri, action, options)`` returns a ``Decision``, a bool, or None
+        (the roles decide). Router-internal sessions are not asked about."""
+        self.sessions.set_authorization_hook(hook)
+
+    def route_later(self, session: Session, msg: Message, verdict: Decision | None) -> None:
+        """Route a message that waited for a dynamic authorizer (``verdict``: its own answer;
+        None: a message that waited behind it and is judged now)."""
+        conn = session.connection
+
+        def act() -> None:
+            try:
+                if verdict is None:
+                    self.sessions.dispatch(session, msg, self._now)
+                else:
+                    self.sessions.route(session, msg, self._now, verdict)
+            except RemoteProtocolError as exc:
+                self._violation(conn, exc.message)
+
+        self._contained(conn, act)
+
+    def authenticator_answered(self, conn: Connection, token: int, ok: bool, value: Any) -> None:
+        """The realm's authenticator procedure answered (or failed) for a pending join."""
+        if conn.finished:
+            return
+        if ok:
+            outcome = self.sessions.auth.resolve(conn, token, value, self._now)
+        else:
+            uri = value if type(value) is str else "wamp.error.authentication_failed"
+            outcome = self.sessions.auth.authenticator_failed(conn, token, uri, self._now)
+        self._contained(conn, self._join_outcome, conn, outcome)
+
+    def report_authentication(
+        self, conn: Connection, attempt: Attempt, msg: Authenticate | None
+    ) -> None:
+        """A join the application decides (``auth_events``): report it as a router event."""
+        authextra = attempt.hello.details.get("authextra")
+        if msg is None:
+            self._emit(
+                AuthenticationRequested(
+                    peer=conn.id,
+                    realm=attempt.realm.name,
+                    authid=attempt.authid,
+                    authmethod=attempt.method,
+                    authmethods=list(attempt.hello.details.get("authmethods") or []),
+                    authextra=authextra if isinstance(authextra, dict) else {},
+                    transport_info=dict(conn.transport_info),
+                )
+            )
+        else:
+            self._emit(
+                AuthenticateReceived(
+                    peer=conn.id,
+                    realm=attempt.realm.name,
+                    authid=attempt.authid,
+                    authmethod=attempt.method,
+                    signature=msg.signature,
+                    extra=dict(msg.extra),
+                )
+            )
+
     # == what the realm layer asks of the connection layer (member.Outlet) ========================
 
     def deliver(self, conn: Connection, msg: Message, kind: Kind) -> Outcome:
@@ -584,6 +726,7 @@ class Router:
                 self._finish(p)
 
     def _lost(self, p: Connection, text: str) -> None:
+        self.sessions.auth.abandon(p)
         if not p.finished:
             self._contained(
                 p, self._end_session, p, LeaveCause.TRANSPORT_LOST, TRANSPORT_LOST, text
@@ -755,6 +898,9 @@ class Router:
         if isinstance(msg, Goodbye):
             self._on_goodbye(p, msg)
             return
+        if isinstance(msg, Authenticate):
+            self._on_authenticate(p, msg)
+            return
         session = p.session
         if session is None:  # the state table admits session messages only in a session
             raise RemoteProtocolError(f"{msg.NAME} outside a session")
@@ -786,13 +932,37 @@ class Router:
         if self._shutting_down:
             self._refuse_join(p, CLOSE_SYSTEM_SHUTDOWN, "the router is shutting down")
             return
-        decision = self.sessions.decide(p, msg)
-        if isinstance(decision, Refusal):
-            self._refuse_join(p, decision.reason, decision.message)
+        self._join_outcome(p, self.sessions.decide(p, msg, self._now))
+
+    def _on_authenticate(self, p: Connection, msg: Authenticate) -> None:
+        # The state table admits AUTHENTICATE only in CHALLENGING (after our CHALLENGE).
+        self._join_outcome(p, self.sessions.authenticate(p, msg, self._now))
+
+    def _join_outcome(
+        self, p: Connection, outcome: Admission | Refusal | AuthChallenge | Waiting | None
+    ) -> None:
+        """Act on a join decision: WELCOME, ABORT (maybe after a delay), CHALLENGE, or wait."""
+        if outcome is None or p.finished or p.doomed is not None:
             return
-        session_id = global_id(self._rng)
-        while session_id in self.sessions.sessions:
-            session_id = global_id(self._rng)
+        if isinstance(outcome, Refusal):
+            if outcome.delay > 0:
+                # A repeated failure from this address: the ABORT waits (wampcore.router.
+                # authentication); meanwhile the state table lets the client send only ABORT.
+                p.refusal = outcome
+                self._set_deadline(p, self._now + outcome.delay, "auth_delay")
+            else:
+                self._refuse_join(p, outcome.reason, outcome.message)
+        elif isinstance(outcome, AuthChallenge):
+            sent = self._send_any(p, Challenge(method=outcome.method, extra=outcome.extra))
+            if sent is not Outcome.SENT:
+                self._doom_for(p, sent)
+        elif isinstance(outcome, Admission):
+            self._welcome(p, outcome)
+
+    def _welcome(self, p: Connection, decision: Admission) -> None:
+        session_id = decision.session_id
+        if session_id is None:
+            session_id = self.sessions.new_session_id()
         session = self.sessions.admit(p, decision, session_id, self._now)
         if isinstance(session, Refusal):
             self._refuse_join(p, session.reason, session.message)
@@ -1065,6 +1235,7 @@ class Router:
         """The connection is over: flush what is queued, close the framing (should_close)."""
         if p.finished:
             return
+        self.sessions.auth.abandon(p)
         if type(p) is not Peer:
             assert isinstance(p, LocalPeer)
             p.finished = True
@@ -1130,6 +1301,10 @@ class Router:
     def _on_peer_deadline(self, p: Connection) -> None:
         stage = p.deadline_stage
         p.deadline = None
+        if stage == "auth_delay" and p.refusal is not None:
+            refusal, p.refusal = p.refusal, None
+            self._refuse_join(p, refusal.reason, refusal.message)
+            return
         self._emit(HandshakeTimedOut(peer=p.id, stage=stage))
         if stage == "handshake" and p.tracker.state in _OPENING:
             # A session being opened is refused with ABORT; a transport that carries none (no
@@ -1164,6 +1339,18 @@ def _iso8601(seconds: float) -> str:
     """Seconds since the epoch as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (a conversion; no clock read)."""
     when = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def _check_extras(config: RouterConfig) -> None:
+    """A configured method whose optional dependency is missing fails now, in one line."""
+    for i, realm in enumerate(config.realms):
+        for method in realm.effective_auth_methods:
+            extra = extra_needed(method)
+            if extra is not None:
+                raise ConfigError(
+                    f"realms[{i}].auth_methods",
+                    f"{method} needs optional dependencies: pip install '{extra}'",
+                )
 
 
 def _goodbye(reason: str, message: str | None) -> Goodbye:

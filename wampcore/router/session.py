@@ -11,6 +11,7 @@ business (``deliver``).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from .member import Kind, Outcome
 
 if TYPE_CHECKING:
     from ..messages import Message
+    from .authorization import Decision
     from .broker import Subscription
     from .connection import Connection
     from .dealer import Registration
@@ -39,6 +41,7 @@ class Session:
         "authextra",
         "authid",
         "authmethod",
+        "authorized",
         "authprovider",
         "authrole",
         "can_cancel",
@@ -47,6 +50,7 @@ class Session:
         "can_timeout",
         "connection",
         "gone",
+        "held",
         "hidden",
         "id",
         "internal",
@@ -94,6 +98,10 @@ class Session:
         self.registrations: dict[int, Registration] = {}
         #: Testaments by scope ("destroyed", "detached"), in the order they were added.
         self.testaments: dict[str, list[Testament]] = {}
+        #: Authorization verdicts that may be reused: (action, uri) -> Decision.
+        self.authorized: dict[tuple[str, str], Decision] = {}
+        #: Messages waiting behind a request a dynamic authorizer is deciding (None: none).
+        self.held: deque[Message] | None = None
         self.gone = False
         tracker = self.tracker
         callee_can_cancel = tracker.client_feature("callee", "call_canceling") or (

@@ -29,8 +29,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..config import RealmConfig, RouterConfig
-from ..errors import NO_MATCHING_AUTH_METHOD, NO_SUCH_REALM, REALM_FULL, RemoteProtocolError
-from ..ids import RandomSource
+from ..errors import NO_SUCH_REALM, NOT_AUTHORIZED, REALM_FULL, RemoteProtocolError
+from ..ids import RandomSource, global_id
 from ..messages import (
     CALL,
     CANCEL,
@@ -42,12 +42,16 @@ from ..messages import (
     UNREGISTER,
     UNSUBSCRIBE,
     YIELD,
+    Authenticate,
     Hello,
     Message,
 )
+from .authentication import Attempt, Authentication, Challenge, Waiting
+from .authorization import ALLOW, DENY, AuthorizationHook, Authorizer, Decision
 from .connection import Connection, LocalPeer
 from .hooks import LifecycleHooks
-from .meta import MetaService
+from .member import Kind
+from .meta import MetaService, session_details
 from .realm import Realm
 from .session import Session
 from .testament import Testament
@@ -58,6 +62,27 @@ if TYPE_CHECKING:
 __all__ = ["Admission", "Refusal", "SessionLayer"]
 
 _AUTHID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+#: The requests authorization judges, and the action each is.
+_ACTIONS = {PUBLISH: "publish", SUBSCRIBE: "subscribe", CALL: "call", REGISTER: "register"}
+#: Cached verdicts per session (a dynamic authorizer may allow caching).
+_CACHE_LIMIT = 1024
+
+
+def _remember(session: Session, action: str, uri: str, decision: Decision) -> None:
+    cache = session.authorized
+    if len(cache) >= _CACHE_LIMIT:
+        cache.pop(next(iter(cache)))
+    cache[(action, uri)] = decision
+
+
+def _authorizer_verdict(value: Any) -> Decision:
+    """A dynamic authorizer's RESULT: a bool, or ``{"allow", "disclose", "cache"}``."""
+    if type(value) is bool:
+        return Decision(value, False, cache=False)
+    if isinstance(value, dict) and type(value.get("allow")) is bool:
+        disclose = value.get("disclose") is True
+        return Decision(value["allow"], disclose, cache=value.get("cache") is True)
+    return DENY  # junk denies
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +99,17 @@ class Admission:
     internal: bool = False
     #: The router's own service session (not listed by the meta API).
     hidden: bool = False
+    #: The session id already promised (a WAMP-CRA challenge signs it); None: draw one.
+    session_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """A join refused: the ABORT reason and message."""
+    """A join refused: the ABORT reason and message, sent after ``delay`` seconds."""
 
     reason: str
     message: str
+    delay: float = 0.0
 
 
 class SessionLayer:
@@ -102,6 +130,10 @@ class SessionLayer:
         self._deferred: deque[Callable[[], object]] = deque()
         #: Sessions ended by ``wamp.session.kill_all``: no testament, no meta event.
         self.quiet: set[int] = set()
+        #: Joins that need more than the HELLO (challenges, dynamic decisions).
+        self.auth = Authentication(self, rng, clock)
+        #: The embedder's authorization hook (see ``Router.set_authorization_hook``).
+        self.authorization_hook: AuthorizationHook | None = None
 
     def start(self) -> None:
         """Create the configured realms (the router calls this once, inside a step)."""
@@ -123,8 +155,18 @@ class SessionLayer:
 
     # -- join ------------------------------------------------------------------------------------
 
-    def decide(self, conn: Connection, hello: Hello) -> Admission | Refusal:
-        """THE place a join is decided: admit (with an identity) or refuse (with an ABORT)."""
+    def new_session_id(self) -> int:
+        """A session id no session has and no pending join was promised."""
+        while True:
+            session_id = global_id(self._rng)
+            if session_id not in self.sessions and session_id not in self.auth.promised:
+                return session_id
+
+    def decide(
+        self, conn: Connection, hello: Hello, now: float = 0.0
+    ) -> Admission | Refusal | Challenge | Waiting:
+        """THE place a join is decided: admit (with an identity), refuse (with an ABORT),
+        challenge, or wait for a decision made elsewhere (see :mod:`.authentication`)."""
         realm = self.realms.get(hello.realm)
         realm_config = realm.config if realm is not None else None
         if realm_config is None:
@@ -146,24 +188,57 @@ class SessionLayer:
         room = self._room(realm)
         if room is not None:
             return room
-        methods = hello.details.get("authmethods")
-        if methods and "anonymous" not in methods:
-            return Refusal(
-                NO_MATCHING_AUTH_METHOD,
-                f"none of the offered authmethods {methods!r} is available (only anonymous)",
-            )
-        if not realm_config.allow_anonymous:
-            return Refusal(
-                NO_MATCHING_AUTH_METHOD,
-                f"realm {realm_config.name!r} does not admit anonymous clients",
-            )
+        return self.auth.start(conn, hello, realm_config, self.new_session_id(), now)
+
+    def authenticate(
+        self, conn: Connection, msg: Authenticate, now: float
+    ) -> Admission | Refusal | Challenge | Waiting:
+        """An AUTHENTICATE (the state table admits it only after a CHALLENGE)."""
+        return self.auth.authenticate(conn, msg, now)
+
+    # -- what the authentication engine asks of this layer ---------------------------------------
+
+    def anonymous(self, realm: RealmConfig) -> Admission:
         return Admission(
-            realm_config,
+            realm,
             authid=self._anonymous_authid(),
-            authrole="anonymous",
+            authrole=realm.anonymous_role,
             authmethod="anonymous",
             authprovider="static",
         )
+
+    def authenticated(self, attempt: Attempt) -> Admission:
+        return Admission(
+            attempt.realm,
+            authid=attempt.authid or self._anonymous_authid(),
+            authrole=attempt.authrole,
+            authmethod=attempt.method,
+            authprovider=attempt.authprovider,
+            authextra=attempt.authextra or None,
+            session_id=attempt.session_id,
+        )
+
+    def delayed(self, refusal: Refusal, delay: float, why: str) -> Refusal:
+        return Refusal(refusal.reason, refusal.message, delay)
+
+    def handshake_timeout(self) -> float:
+        return float(self._config.limits.handshake_timeout)
+
+    def report_authentication(self, conn: Connection, attempt: Attempt) -> None:
+        self._router.report_authentication(conn, attempt, None)
+
+    def report_authenticate(self, conn: Connection, attempt: Attempt, msg: Authenticate) -> None:
+        self._router.report_authentication(conn, attempt, msg)
+
+    def call_authenticator(
+        self, conn: Connection, token: int, realm: str, procedure: str, args: list[Any]
+    ) -> None:
+        def done(ok: bool, value: Any) -> None:
+            self._router.authenticator_answered(conn, token, ok, value)
+
+        timeout_ms = int(self._config.limits.handshake_timeout * 1000)
+        if not self.meta.call(realm, procedure, args, timeout_ms, done):
+            self.defer(lambda: done(False, "wamp.error.no_such_realm"))
 
     def admit(
         self, conn: Connection, admission: Admission, session_id: int, now: float
@@ -271,13 +346,29 @@ class SessionLayer:
     # -- dispatch --------------------------------------------------------------------------------
 
     def dispatch(self, session: Session, msg: Message, now: float) -> None:
-        """Route one message of a joined session to its realm's broker or dealer."""
+        """Route one message of a joined session to its realm's broker or dealer, once the
+        realm's authorization allows it (wamp-spec.md §10).
+
+        While a dynamic authorizer is deciding one of the session's requests, the session's
+        later messages wait behind it, so they are routed in the order they came.
+        """
+        if session.held is not None:
+            session.held.append(msg)
+            return
+        verdict = self._authorize(session, msg)
+        if verdict is not None:
+            self.route(session, msg, now, verdict)
+
+    def route(self, session: Session, msg: Message, now: float, verdict: Decision) -> None:
+        """Route one message whose authorization verdict is known."""
         realm = session.realm
         mtype = msg.TYPE
-        if mtype == PUBLISH:
-            realm.broker.publish(session, msg)  # type: ignore[arg-type]
+        if not verdict.allow:
+            self._not_authorized(session, msg)
+        elif mtype == PUBLISH:
+            realm.broker.publish(session, msg, disclose=verdict.disclose)  # type: ignore[arg-type]
         elif mtype == CALL:
-            realm.dealer.call(session, msg, now)  # type: ignore[arg-type]
+            realm.dealer.call(session, msg, now, disclose=verdict.disclose)  # type: ignore[arg-type]
         elif mtype == YIELD:
             realm.dealer.yield_(session, msg, now)  # type: ignore[arg-type]
         elif mtype == ERROR:
@@ -294,6 +385,79 @@ class SessionLayer:
             realm.dealer.cancel(session, msg)  # type: ignore[arg-type]
         elif mtype != EVENT_RECEIVED:  # acknowledged delivery is not implemented: ignored
             raise RemoteProtocolError(f"{msg.NAME} is not handled by this router")
+
+    # -- authorization ---------------------------------------------------------------------------
+
+    def _authorize(self, session: Session, msg: Message) -> Decision | None:
+        """The verdict for one message, or None when a dynamic authorizer was asked."""
+        action = _ACTIONS.get(msg.TYPE)
+        if action is None or session.internal or session.realm.open_access:
+            # Replies need no permission; router-internal sessions are trusted; a realm without
+            # roles, authorizer or hook lets everyone do everything.
+            return ALLOW
+        if action == "call" and session.call_record(msg.request_id) is not None:  # type: ignore[attr-defined]
+            return ALLOW  # a progressive continuation of an authorized call
+        uri: str = getattr(msg, "topic" if action in ("publish", "subscribe") else "procedure")
+        cached = session.authorized.get((action, uri))
+        if cached is not None:
+            return cached
+        realm = session.realm
+        options: dict[str, Any] = getattr(msg, "options", {})
+        if realm.config.authorizer is not None:
+            self._ask_authorizer(session, msg, action, uri, options)
+            return None
+        details = session_details(session) if self.authorization_hook is not None else None
+        decision = realm.authorizer.authorize(
+            session.authrole,
+            action,  # type: ignore[arg-type]
+            uri,
+            session=details,
+            options=options,
+        )
+        if decision.cache:
+            _remember(session, action, uri, decision)
+        return decision
+
+    def _ask_authorizer(
+        self, session: Session, msg: Message, action: str, uri: str, options: dict[str, Any]
+    ) -> None:
+        realm = session.realm
+        session.held = deque()
+
+        def done(ok: bool, value: Any) -> None:
+            if session.gone:
+                return
+            decision = _authorizer_verdict(value) if ok else DENY
+            if ok and decision.cache:
+                _remember(session, action, uri, decision)
+            self._router.route_later(session, msg, decision)
+            held, session.held = session.held, None
+            for later in held or ():
+                self._router.route_later(session, later, None)
+
+        timeout_ms = int(self._config.limits.handshake_timeout * 1000)
+        procedure = realm.config.authorizer or ""
+        args = [session_details(session), uri, action, dict(options)]
+        if not self.meta.call(realm.name, procedure, args, timeout_ms, done):
+            self.defer(lambda: done(False, None))
+
+    def _not_authorized(self, session: Session, msg: Message) -> None:
+        from ..messages import Error
+
+        request_type = msg.TYPE
+        if request_type == PUBLISH and msg.options.get("acknowledge") is not True:  # type: ignore[attr-defined]
+            return  # an unacknowledged PUBLISH is never answered (wamp-spec.md §3.3)
+        what = _ACTIONS.get(request_type, "do that")
+        uri = getattr(msg, "topic", None) or getattr(msg, "procedure", "")
+        session.send(
+            Error(
+                request_type=request_type,
+                request_id=msg.request_id,  # type: ignore[attr-defined]
+                error=NOT_AUTHORIZED,
+                args=[f"session is not authorized to {what} {uri!r:.120}"],
+            ),
+            Kind.REPLY,
+        )
 
     # -- deferred work ---------------------------------------------------------------------------
 
@@ -314,6 +478,13 @@ class SessionLayer:
 
     # -- realms ----------------------------------------------------------------------------------
 
+    def set_authorization_hook(self, hook: AuthorizationHook | None) -> None:
+        self.authorization_hook = hook
+        for realm in self.realms.values():
+            realm.set_authorizer(
+                Authorizer.for_realm(realm.config, hook=hook), hooked=hook is not None
+            )
+
     def _create_realm(self, config: RealmConfig, *, on_demand: bool) -> Realm:
         realm = Realm(
             config,
@@ -323,6 +494,10 @@ class SessionLayer:
             self._clock,
             max_pending_calls=self._config.limits.max_pending_calls_per_session,
             on_demand=on_demand,
+        )
+        realm.set_authorizer(
+            Authorizer.for_realm(config, hook=self.authorization_hook),
+            hooked=self.authorization_hook is not None,
         )
         self.realms[realm.name] = realm
         self.meta.attach(realm)
