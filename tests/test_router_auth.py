@@ -20,6 +20,7 @@ from wampcore.auth.ticket import TicketClient
 from wampcore.auth.wampcra import WampCraClient, derive_cra_key
 from wampcore.client import InvocationReceived, RegistrationCreated
 from wampcore.config import (
+    Limits,
     PermissionConfig,
     PrincipalConfig,
     RealmConfig,
@@ -528,3 +529,93 @@ def test_open_realms_stay_open_by_default() -> None:
     peer.register("com.example.anything")
     net.pump()
     assert peer.last(Result).args == [1] and peer.last(Registered)
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "authextra",
+    [
+        {"pubkey": "ab" * 31},  # too short
+        {"pubkey": "zz" * 32},  # not hex
+        {"pubkey": 12345},
+        {"pubkey": PUBLIC, "channel_binding": "tls-unique"},  # no channel id on this transport
+        {"pubkey": PUBLIC, "channel_binding": 7},
+    ],
+)
+def test_junk_cryptosign_authextra_is_refused_cleanly_wamp_spec_4_28(authextra: Any) -> None:
+    net = network(auth_realm())
+    bystander = login(net, "ticketuser", TicketClient("tick-et"))
+    peer = net.connect()
+    hello(peer, "csuser", ["cryptosign"], **authextra)
+    assert peer.last(Abort).reason == "wamp.error.authentication_failed"
+    assert peer.take(Challenge) == []
+    bystander.call("wamp.session.count")
+    net.pump()
+    assert bystander.last(Result).args == [1]  # nothing else was disturbed
+    net.check()
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"authmethods": "ticket"},
+        {"authmethods": [1, 2]},
+        {"authmethods": ["ticket"], "authid": 5},
+        {"authmethods": ["scram"], "authid": "scramuser", "authextra": {"nonce": 5}},
+        {"authmethods": ["scram"], "authid": "scramuser", "authextra": {"nonce": "%%%"}},
+    ],
+)
+def test_junk_hello_details_end_in_an_abort_wamp_spec_4_28(details: dict[str, Any]) -> None:
+    net = network(auth_realm())
+    peer = net.connect()
+    net.pump()
+    peer.send_wire([1, "authrealm", {"roles": {"caller": {}}, **details}])
+    net.pump()
+    abort = peer.last(Abort)
+    assert abort.reason in (
+        "wamp.error.authentication_failed",
+        "wamp.error.no_matching_auth_method",
+        "wamp.error.protocol_violation",
+    )
+    assert peer.take(Welcome) == []
+
+
+def test_a_role_without_permissions_joins_but_may_do_nothing_wamp_spec_10() -> None:
+    realm = auth_realm()
+    realm.roles.append(RoleConfig(name="nothing"))
+    realm.principals.append(PrincipalConfig(authid="idle", role="nothing", ticket="idle-t"))
+    net = network(realm)
+    peer = login(net, "idle", TicketClient("idle-t"))
+    for rid_of in (
+        lambda: peer.call("com.example.x"),
+        lambda: peer.register("com.example.x"),
+        lambda: peer.subscribe("com.example.x"),
+        lambda: peer.publish("com.example.x", acknowledge=True),
+    ):
+        rid_of()
+        net.pump()
+        assert peer.last(Error).error == "wamp.error.not_authorized"
+    net.check()
+
+
+def test_an_authenticator_that_never_answers_ends_within_the_deadline_wamp_spec_4_28() -> None:
+    realm = RealmConfig(
+        name="authrealm",
+        allow_anonymous=False,
+        authenticator="com.example.slow",
+        authenticator_realm="realm1",
+    )
+    net = network(realm, limits=Limits(handshake_timeout=2.0))
+    local = net.router.open_local_session("realm1")
+    local.next_event()
+    local.register("com.example.slow")
+    assert isinstance(local.next_event(), RegistrationCreated)
+    peer = net.connect()
+    hello(peer, "x", ["wampcra"])
+    assert isinstance(local.next_event(), InvocationReceived)  # asked, never answers
+    net.advance(2.5)
+    assert peer.gone
+    assert peer.take(Welcome) == []
+    assert net.router.sessions.auth.promised == set()
