@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import ssl as _ssl
@@ -74,6 +75,9 @@ class _Connection(asyncio.Protocol):
             "peer": _peer_name(transport),
             "tls": transport.get_extra_info("sslcontext") is not None,
         }
+        channel_id = _channel_id(transport)
+        if channel_id is not None:
+            info["channel_id"] = channel_id  # for cryptosign channel binding (wamp-spec §4.28)
         self._server.attach(self, framing, info)
 
     def data_received(self, data: bytes) -> None:
@@ -93,6 +97,19 @@ class _Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.writable = True
         self._server.flush()
+
+
+def _channel_id(transport: asyncio.BaseTransport) -> bytes | None:
+    """SHA-256 of the TLS ``tls-unique`` channel binding, as Autobahn computes its channel id;
+    None without TLS or where the TLS version defines none (TLS 1.3)."""
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    try:
+        binding = ssl_object.get_channel_binding("tls-unique")
+    except (ValueError, _ssl.SSLError):
+        return None
+    return hashlib.sha256(binding).digest() if binding else None
 
 
 def _peer_name(transport: asyncio.BaseTransport) -> str:

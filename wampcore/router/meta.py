@@ -109,7 +109,8 @@ def session_details(session: Session) -> dict[str, Any]:
         "authmethod": session.authmethod,
         "authprovider": session.authprovider,
         "authextra": dict(session.authextra),
-        "transport": dict(session.transport_info),
+        # The TLS channel id serves channel binding only; it is nobody else's business.
+        "transport": {k: v for k, v in session.transport_info.items() if k != "channel_id"},
     }
 
 
