@@ -619,3 +619,13 @@ def test_an_authenticator_that_never_answers_ends_within_the_deadline_wamp_spec_
     assert peer.gone
     assert peer.take(Welcome) == []
     assert net.router.sessions.auth.promised == set()
+
+
+def test_a_known_principal_falls_through_to_a_method_it_has_wamp_spec_4_28() -> None:
+    """ticketuser offers wampcra first: it has no WAMP-CRA secret, so ticket is used."""
+    net = network(auth_realm(auth_methods=["wampcra", "ticket"]))
+    peer = net.connect()
+    hello(peer, "ticketuser", ["wampcra", "ticket"])
+    assert peer.last(Challenge).method == "ticket"
+    answer(peer, TicketClient("tick-et"))
+    assert peer.last(Welcome).details["authmethod"] == "ticket"

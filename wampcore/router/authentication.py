@@ -232,7 +232,9 @@ class Authentication:
     def _begin(self, attempt: Attempt, now: float) -> Challenge | Waiting | Refusal | None:
         realm = attempt.realm
         principal = self._static_principal(attempt)
-        if principal is not None and attempt.method in principal.methods():
+        if principal is not None and attempt.method not in principal.methods():
+            return None  # a known principal without credentials for this method: try the next
+        if principal is not None:
             attempt.authrole = principal.role
             attempt.authid = principal.authid
             attempt.authextra = dict(principal.authextra)
