@@ -37,7 +37,7 @@ from .client_api import (
     pack_ppt,
     unpack,
 )
-from .endpoints import DEFAULT_SERIALIZERS, Endpoint, parse_url
+from .endpoints import DEFAULT_SERIALIZERS, Endpoint, channel_id, parse_url
 
 __all__ = [
     "CallResult",
@@ -88,6 +88,7 @@ class _Link(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.peer.channel_id = channel_id(transport)  # cryptosign channel binding (§4.28)
         self.flush()
 
     def data_received(self, data: bytes) -> None:
@@ -219,7 +220,6 @@ class Session:
         return self.session_id is not None
 
     async def _open(self) -> None:
-        loop = asyncio.get_running_loop()
         ep = self._endpoint
         if ep is None:
             raise ConnectionFailed(f"{self.url}: not a transport URL")
@@ -231,6 +231,20 @@ class Session:
         link = _Link(self, peer)
         where = ep.unix_path or f"{ep.host}:{ep.port}"
         try:
+            await self._connect(link, ep, where)
+        except BaseException:
+            # Not joined (refused, aborted, timed out, cancelled): the connection is not kept.
+            if link.transport is not None:
+                link.transport.abort()
+            raise
+        self._link = link
+        await self._restore(link)
+        if self._on_join is not None:
+            await _maybe_await(self._on_join(self))
+
+    async def _connect(self, link: _Link, ep: Endpoint, where: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
             async with asyncio.timeout(self._timeout):
                 if ep.unix_path is not None:
                     await loop.create_unix_connection(lambda: link, ep.unix_path, ssl=self._ssl)
@@ -241,8 +255,6 @@ class Session:
                     )
                 await link.joined
         except TimeoutError:
-            if link.transport is not None:
-                link.transport.abort()
             raise RouterUnreachable(f"no answer from {self.url} within {self._timeout} s") from None
         except _ssl.SSLError as exc:
             raise TLSFailed(f"TLS handshake with {where} failed: {exc.reason or exc}") from None
@@ -254,10 +266,6 @@ class Session:
             raise
         except OSError as exc:
             raise RouterUnreachable(f"cannot reach {where}: {exc.strerror or exc}") from None
-        self._link = link
-        await self._restore(link)
-        if self._on_join is not None:
-            await _maybe_await(self._on_join(self))
 
     async def _restore(self, link: _Link) -> None:
         subs = [sub for group in self._subscriptions.values() for sub in group]
@@ -735,7 +743,20 @@ def connect(url: str, realm: str, **options: Any) -> _Connector:
     also leaves at the end. Options: ``serializers`` (preference list), ``ssl`` (an
     SSLContext for wss:// and rss://), ``timeout`` (connect and join, seconds),
     ``reconnect`` (True or a :class:`Reconnect`), ``on_join``/``on_leave`` callbacks,
-    ``max_message_size``, and the ClientPeer's options (``authid``, ``authmethods``, ...,
-    ``strict_request_ids``, False by default here for interop with Crossbar.io).
+    ``max_message_size``, and the ClientPeer's options (``strict_request_ids``, False by
+    default here for interop with Crossbar.io, ``roles``, ``agent``, ...).
+
+    Authentication (wamp-spec.md §4.28; see :class:`wampcore.client.ClientPeer`): ``authid``,
+    ``authrole``, ``authextra``, and the credentials ``ticket`` (ticket), ``secret`` (WAMP-CRA),
+    ``private_key`` (cryptosign: the Ed25519 seed as 64 hex digits or 32 bytes) and
+    ``password`` (SCRAM), or ``credentials=wampcore.client.Credentials(...)``; ``authmethods``
+    to choose (and order) what HELLO offers, ``"anonymous"`` included; ``auth`` (method
+    client objects) and ``responder`` for anything else. Every (re)connection gets fresh method
+    clients (a new SCRAM nonce). A join the router refuses, or that we abort (the router chose a
+    method we did not offer, its WELCOME failed the SCRAM check), raises
+    :class:`SessionAborted` whose ``reason`` is the ABORT's URI, e.g.
+    ``wamp.error.authentication_failed`` or ``wamp.error.no_matching_auth_method``. Bad
+    credentials raise ``wampcore.auth.CredentialError`` (a ``LocalProtocolError``); cryptosign
+    without the ``wampcore[crypto]`` extra raises ``wampcore.auth.MissingExtra``.
     """
     return _Connector(Session(url, realm, **options))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import ssl as _ssl
@@ -22,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 from wampcore.client import ClientPeer
 from wampcore.router import PeerId, Router
 
-from .endpoints import DEFAULT_SERIALIZERS, Endpoint, parse_url, remove_stale_socket
+from .endpoints import (
+    DEFAULT_SERIALIZERS,
+    Endpoint,
+    parse_url,
+    remove_stale_socket,
+)
+from .endpoints import channel_id as tls_channel_id
 
 if TYPE_CHECKING:
     from .local import LocalSession, _LocalLink
@@ -75,7 +80,7 @@ class _Connection(asyncio.Protocol):
             "peer": _peer_name(transport),
             "tls": transport.get_extra_info("sslcontext") is not None,
         }
-        channel_id = _channel_id(transport)
+        channel_id = tls_channel_id(transport)
         if channel_id is not None:
             info["channel_id"] = channel_id  # for cryptosign channel binding (wamp-spec §4.28)
         self._server.attach(self, framing, info)
@@ -97,19 +102,6 @@ class _Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.writable = True
         self._server.flush()
-
-
-def _channel_id(transport: asyncio.BaseTransport) -> bytes | None:
-    """SHA-256 of the TLS ``tls-unique`` channel binding, as Autobahn computes its channel id;
-    None without TLS or where the TLS version defines none (TLS 1.3)."""
-    ssl_object = transport.get_extra_info("ssl_object")
-    if ssl_object is None:
-        return None
-    try:
-        binding = ssl_object.get_channel_binding("tls-unique")
-    except (ValueError, _ssl.SSLError):
-        return None
-    return hashlib.sha256(binding).digest() if binding else None
 
 
 def _peer_name(transport: asyncio.BaseTransport) -> str:

@@ -2,9 +2,11 @@
 
 ``wampcore router`` serves realm ``realm1`` on ``ws://127.0.0.1:8080/ws`` and
 ``rs://127.0.0.1:8081`` unless told otherwise; ``call``, ``publish``, ``subscribe`` and
-``register`` are one-shot clients. Failures print one line on stderr and exit non-zero (exit 1:
-the router answered with an ERROR; 2: bad usage or configuration; 3: the connection failed); a
-traceback only with ``--log-level debug``.
+``register`` are one-shot clients (authenticating with ``--authid``, ``--ticket``, ``--secret``,
+``--private-key``, ``--password`` or the ``WAMPCORE_*`` environment variables); ``keygen`` makes
+credentials. Failures print one line on stderr and exit non-zero (exit 1: the router answered
+with an ERROR; 2: bad usage or configuration; 3: the connection failed, or the router refused
+the join); a traceback only with ``--log-level debug``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import ssl
 import sys
@@ -21,6 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from wampcore.auth.base import AuthError
 from wampcore.config import ListenerConfig, RealmConfig, RouterConfig, read_config_file
 from wampcore.errors import ApplicationError, ConfigError, LocalProtocolError
 from wampcore.router import EventsDropped, InternalError, Router
@@ -96,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--cafile", metavar="PEM", help="CA bundle to verify a wss:// or rss:// router"
         )
+        _auth_arguments(p)
         return p
 
     for name, noun, text in (
@@ -113,7 +118,111 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--match", choices=("exact", "prefix", "wildcard"), default=None)
     p = client("register", "procedure", "run COMMAND for every invocation")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+    _keygen_parser(sub, common)
     return parser
+
+
+#: Where the client verbs look for credentials not given as options (so that no secret need be
+#: on the command line, where other users of the machine can see it).
+AUTH_ENV = {
+    "authid": "WAMPCORE_AUTHID",
+    "ticket": "WAMPCORE_TICKET",
+    "secret": "WAMPCORE_SECRET",
+    "password": "WAMPCORE_PASSWORD",
+    "private_key": "WAMPCORE_PRIVATE_KEY",
+}
+_AUTH_METHOD_CHOICES = ("cryptosign", "scram", "wampcra", "ticket", "anonymous")
+_AUTH_EPILOG = (
+    "authentication: each credential enables one method, offered strongest first "
+    "(cryptosign, scram, wampcra, ticket) unless --authmethod names the list; without any, the "
+    "session joins as anonymous. Instead of an option, each credential may come from the "
+    "environment (the option wins): WAMPCORE_AUTHID, WAMPCORE_TICKET, WAMPCORE_SECRET, "
+    "WAMPCORE_PASSWORD, and WAMPCORE_PRIVATE_KEY (the 64 hex digits themselves, not a file). "
+    "Prefer those, or --private-key FILE, to secrets on the command line, which other users "
+    "of the machine can see."
+)
+
+
+def _auth_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = _AUTH_EPILOG
+    g = p.add_argument_group("authentication (wamp-spec §4.28)")
+    g.add_argument("--authid", metavar="ID", help="the authid (env WAMPCORE_AUTHID)")
+    g.add_argument(
+        "--authmethod",
+        action="append",
+        choices=_AUTH_METHOD_CHOICES,
+        metavar="METHOD",
+        help="a method to offer, in order (repeatable): cryptosign, scram, wampcra, ticket or "
+        "anonymous; default: every method a credential is given for",
+    )
+    g.add_argument("--authrole", metavar="ROLE", help="the authrole to ask for")
+    g.add_argument("--ticket", metavar="TICKET", help="ticket (env WAMPCORE_TICKET)")
+    g.add_argument(
+        "--secret", metavar="SECRET", help="WAMP-CRA secret, plain or salted (env WAMPCORE_SECRET)"
+    )
+    g.add_argument(
+        "--private-key",
+        metavar="FILE",
+        help="cryptosign: a file holding the Ed25519 private key seed as 64 hex digits "
+        "(surrounding whitespace ignored; what 'wampcore keygen cryptosign --out' writes) or "
+        "as exactly 32 raw bytes (env WAMPCORE_PRIVATE_KEY: the hex itself)",
+    )
+    g.add_argument("--password", metavar="PASSWORD", help="SCRAM password (env WAMPCORE_PASSWORD)")
+
+
+def _keygen_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    keygen = sub.add_parser(
+        "keygen",
+        parents=[common],
+        help="make credentials: a key pair, or a principal's stored form of a password",
+    )
+    kinds = keygen.add_subparsers(dest="kind", required=True, metavar="METHOD")
+    p = kinds.add_parser(
+        "cryptosign",
+        parents=[common],
+        help="a new Ed25519 key pair, as TOML lines",
+        description="Print a new Ed25519 key pair: private_key (the client's --private-key) "
+        "and cryptosign_keys (for the principal in [[realms.principals]]).",
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the private key (64 hex digits) to FILE, created with mode 0600 (it must "
+        "not exist), and print only the public key",
+    )
+    p = kinds.add_parser(
+        "scram",
+        parents=[common],
+        help="the stored SCRAM record of a password, as a TOML line",
+        description="Print the scram record for the principal in [[realms.principals]]; the "
+        "password itself is not stored. The password comes from --password, else "
+        "WAMPCORE_PASSWORD, else a prompt.",
+    )
+    p.add_argument("--password", metavar="PASSWORD", help="the password (env WAMPCORE_PASSWORD)")
+    p.add_argument("--kdf", choices=("argon2id13", "pbkdf2"), default="argon2id13")
+    p.add_argument(
+        "--iterations",
+        type=int,
+        metavar="N",
+        help="argon2id time cost (default 4096) or PBKDF2 iterations (default 600000)",
+    )
+    p.add_argument(
+        "--memory", type=int, metavar="KIB", help="argon2id memory cost in KiB (default 512)"
+    )
+    p.add_argument("--salt", metavar="HEX", help="the salt as hex (default: 16 random bytes)")
+    p = kinds.add_parser(
+        "wampcra",
+        parents=[common],
+        help="the salted WAMP-CRA fields of a secret, as TOML lines",
+        description="Print the salted WAMP-CRA principal fields (secret, a fresh salt, "
+        "iterations, keylen), read as Crossbar reads them: the router derives the key from the "
+        "secret as the client does. The secret comes from --secret, else WAMPCORE_SECRET, else a "
+        "prompt.",
+    )
+    p.add_argument("--secret", metavar="SECRET", help="the secret (env WAMPCORE_SECRET)")
+    p.add_argument("--salt", metavar="TEXT", help="the salt (default: 16 random bytes as hex)")
+    p.add_argument("--iterations", type=int, default=1000, metavar="N", help="default 1000")
+    p.add_argument("--keylen", type=int, default=32, metavar="N", help="default 32")
 
 
 def parse_value(text: str) -> Any:
@@ -149,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "publish": _publish,
         "subscribe": _subscribe,
         "register": _register,
+        "keygen": _keygen,
     }[args.command]
     try:
         return asyncio.run(runner(args))
@@ -165,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConnectionFailed, ListenError) as exc:
         return _report(exc, str(exc), EXIT_CONNECTION, level)
     except LocalProtocolError as exc:  # e.g. an invalid URI or URL on the command line
+        return _report(exc, str(exc), EXIT_USAGE, level)
+    except AuthError as exc:  # e.g. MissingExtra: "... pip install 'wampcore[crypto]'"
         return _report(exc, str(exc), EXIT_USAGE, level)
     except OSError as exc:
         return _report(exc, str(exc), EXIT_CONNECTION, level)
@@ -299,7 +411,70 @@ async def _session(args: argparse.Namespace) -> Session:
         serializers=args.serializer or None,
         ssl=context,
         timeout=args.timeout,
+        **_auth_options(args),
     )
+
+
+def _from_env(args: argparse.Namespace, name: str) -> Any:
+    value = getattr(args, name, None)
+    if value is None:
+        value = os.environ.get(AUTH_ENV[name]) or None
+    return value
+
+
+def _auth_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ClientPeer's authentication options from the command line and the environment."""
+    opts: dict[str, Any] = {}
+    for name in ("authid", "ticket", "secret", "password"):
+        value = _from_env(args, name)
+        if value is not None:
+            opts[name] = value
+    if args.private_key is not None:
+        opts["private_key"] = _read_private_key(args.private_key)
+    elif os.environ.get(AUTH_ENV["private_key"]):
+        opts["private_key"] = os.environ[AUTH_ENV["private_key"]].strip()
+    if args.authrole is not None:
+        opts["authrole"] = args.authrole
+    needs = {"cryptosign": "private_key", "scram": "password", "wampcra": "secret"}
+    needs["ticket"] = "ticket"
+    flags = {"private_key": "--private-key FILE", "password": "--password", "secret": "--secret"}
+    flags["ticket"] = "--ticket"
+    if args.authmethod:
+        for method in args.authmethod:
+            key = needs.get(method)
+            if key is not None and key not in opts:
+                env = AUTH_ENV[key]
+                raise _Fail(f"--authmethod {method} needs {flags[key]} (or {env})", EXIT_USAGE)
+        opts["authmethods"] = list(dict.fromkeys(args.authmethod))
+    offered = args.authmethod or list(needs)
+    given = [m for m in offered if m in ("scram", "wampcra", "ticket") and needs[m] in opts]
+    if given and "authid" not in opts:
+        raise _Fail(
+            f"{given[0]} authentication needs --authid (or {AUTH_ENV['authid']})", EXIT_USAGE
+        )
+    return opts
+
+
+def _read_private_key(path: str) -> str | bytes:
+    """A cryptosign private key file: 64 hex digits (whitespace around ignored) or 32 bytes."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(4097)
+    except OSError as exc:
+        raise _Fail(
+            f"cannot read the private key {path}: {exc.strerror or exc}", EXIT_USAGE
+        ) from None
+    if len(data) == 32:
+        return data
+    try:
+        text = data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        text = ""
+    if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise _Fail(
+            f"{path}: not a cryptosign private key (64 hex digits, or 32 raw bytes)", EXIT_USAGE
+        )
+    return text
 
 
 def _print_json(value: Any) -> None:
@@ -358,7 +533,13 @@ async def _register(args: argparse.Namespace) -> int:
             stderr=asyncio.subprocess.PIPE,
         )
         request = json.dumps({"args": list(values), "kwargs": kwargs}, default=_jsonable)
-        out, err = await proc.communicate(request.encode())
+        try:
+            out, err = await proc.communicate(request.encode())
+        except BaseException:  # cancelled (INTERRUPT, shutdown): do not leave it running
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()  # reaps it; its pipe transports close
+            raise
         if proc.returncode != 0:
             raise ApplicationError(
                 "wampcore.error.command_failed",
@@ -386,3 +567,110 @@ async def _serve_until_closed(session: Session) -> None:
         closed.cancel()
     if not signalled.done() or signalled.cancelled():
         raise ConnectionLost(f"connection to {session.url} lost: {session.close_reason}")
+
+
+# --- wampcore keygen --------------------------------------------------------------------------
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value)  # a JSON string is a valid TOML basic string
+
+
+def _secret_input(given: str | None, env: str, prompt: str) -> str:
+    """A secret from its option, else the environment, else a prompt on a terminal."""
+    if given is None:
+        given = os.environ.get(env) or None
+    if given is None:
+        if not sys.stdin.isatty():
+            raise _Fail(f"give {prompt} with its option or {env}", EXIT_USAGE)
+        import getpass
+
+        given = getpass.getpass(f"{prompt}: ")
+    if not given:
+        raise _Fail(f"the {prompt} is empty", EXIT_USAGE)
+    return given
+
+
+async def _keygen(args: argparse.Namespace) -> int:
+    from wampcore.auth import base as auth_base
+    from wampcore.ids import default_random
+
+    rng = default_random()
+    if args.kind == "cryptosign":
+        missing = auth_base.extra_needed("cryptosign")
+        if missing is not None:
+            raise auth_base.MissingExtra("cryptosign", missing)
+        from wampcore.auth.cryptosign import generate_cryptosign_keypair
+
+        private, public = generate_cryptosign_keypair(rng)
+        if args.out:
+            _write_private(args.out, private)
+        print("# wampcore keygen cryptosign: an Ed25519 key pair")
+        if args.out:
+            print(f"# the private key is in {args.out} (for --private-key {args.out})")
+        else:
+            print("# the client's secret (--private-key FILE holding it, or WAMPCORE_PRIVATE_KEY):")
+            print(f"private_key = {_toml_str(private)}")
+        print("# for the principal in [[realms.principals]]:")
+        print(f"cryptosign_keys = [{_toml_str(public)}]", flush=True)
+        return 0
+    if args.kind == "scram":
+        password = _secret_input(args.password, AUTH_ENV["password"], "password")
+        if args.kdf == "argon2id13":
+            missing = auth_base.extra_needed("scram")
+            if missing is not None:
+                raise auth_base.MissingExtra("scram", missing)
+        from wampcore.auth.scram import derive_scram_credential
+
+        salt = None
+        if args.salt is not None:
+            try:
+                salt = bytes.fromhex(args.salt)
+            except ValueError:
+                raise _Fail("--salt must be hex", EXIT_USAGE) from None
+        argon = args.kdf == "argon2id13"
+        if not argon and args.memory is not None:
+            raise _Fail("--memory applies to --kdf argon2id13 only", EXIT_USAGE)
+        iterations = args.iterations if args.iterations is not None else (4096 if argon else 600000)
+        memory = args.memory if args.memory is not None else 512
+        record = derive_scram_credential(
+            password, salt, kdf=args.kdf, iterations=iterations, memory=memory, rng=rng
+        )
+        fields = [f'kdf = "{args.kdf}"', f"salt = {_toml_str(record['salt'])}"]
+        fields.append(f"iterations = {record['iterations']}")
+        if argon:
+            fields.append(f"memory = {record['memory']}")
+        fields.append(f"stored_key = {_toml_str(record['stored_key'])}")
+        fields.append(f"server_key = {_toml_str(record['server_key'])}")
+        print("# for the principal in [[realms.principals]] (the client uses --password):")
+        print(f"scram = {{ {', '.join(fields)} }}", flush=True)
+        return 0
+    from wampcore.auth.base import random_bytes
+    from wampcore.auth.wampcra import derive_cra_key
+
+    secret = _secret_input(args.secret, AUTH_ENV["secret"], "secret")
+    salt_text = args.salt if args.salt is not None else random_bytes(rng, 16).hex()
+    if not salt_text:
+        raise _Fail("--salt must not be empty", EXIT_USAGE)
+    for name in ("iterations", "keylen"):
+        if getattr(args, name) < 1:
+            raise _Fail(f"--{name} must be a positive integer", EXIT_USAGE)
+    derive_cra_key(secret, salt_text, args.iterations, args.keylen)  # checks the inputs
+    print("# salted WAMP-CRA, for the principal in [[realms.principals]];")
+    print("# the client authenticates with the same secret (--secret or WAMPCORE_SECRET):")
+    print(f"secret = {_toml_str(secret)}")
+    print(f"salt = {_toml_str(salt_text)}")
+    print(f"iterations = {args.iterations}")
+    print(f"keylen = {args.keylen}", flush=True)
+    return 0
+
+
+def _write_private(path: str, private_hex: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise _Fail(f"{path} exists: not overwriting a key", EXIT_USAGE) from None
+    except OSError as exc:
+        raise _Fail(f"cannot create {path}: {exc.strerror or exc}", EXIT_USAGE) from None
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(private_hex + "\n")

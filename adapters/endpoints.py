@@ -19,10 +19,13 @@ the first it supports); RawSocket can name only one, so the first is used.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import ssl
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from wampcore.errors import LocalProtocolError
@@ -32,6 +35,7 @@ __all__ = [
     "DEFAULT_SERIALIZERS",
     "Endpoint",
     "EndpointError",
+    "channel_id",
     "parse_url",
     "remove_stale_socket",
 ]
@@ -164,3 +168,17 @@ def remove_stale_socket(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         if stat.S_ISSOCK(os.stat(path).st_mode):
             os.unlink(path)
+
+
+def channel_id(transport: Any) -> bytes | None:
+    """SHA-256 of the TLS ``tls-unique`` channel binding of an asyncio transport, as Autobahn
+    computes its channel id (cryptosign channel binding, wamp-spec §4.28); None without TLS or
+    where the TLS version defines none (TLS 1.3)."""
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    try:
+        binding = ssl_object.get_channel_binding("tls-unique")
+    except (ValueError, ssl.SSLError):
+        return None
+    return hashlib.sha256(binding).digest() if binding else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import inspect
 import threading
@@ -84,10 +85,34 @@ class _LoopThread:
             raise
 
     def stop(self) -> None:
+        """Stop the loop thread and close the loop (and so its self-pipe); idempotent."""
+        if self.stopped:
+            return
         self.stopped = True
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
+        if threading.current_thread() is not self.thread and self.thread.is_alive():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(_wind_down(), self.loop).result(timeout=5)
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()  # only once stopped: closing a running loop raises
         self.pool.shutdown(wait=False)
+
+
+async def _wind_down() -> None:
+    """On the loop, before it stops: cancel what is still running (handler tasks, a
+    reconnector), let aborted transports' ``connection_lost`` close their sockets, and finalize
+    async generators."""
+    me = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not me]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=2)
+    for _ in range(3):
+        await asyncio.sleep(0)  # transport.abort() closes its socket in a later callback
+    await asyncio.get_running_loop().shutdown_asyncgens()
 
 
 async def _awaited(aw: Awaitable[_T]) -> _T:
@@ -137,6 +162,12 @@ class Session:
     @property
     def session_id(self) -> int | None:
         return self._session.session_id
+
+    @property
+    def details(self) -> Any:
+        """The WELCOME as a :class:`wampcore.client.Joined` event (authid, authrole, authmethod,
+        authprovider, authextra, the router's roles), as in the asyncio Session."""
+        return self._session.details
 
     def call(
         self,
@@ -273,5 +304,8 @@ class LocalSession(Session):
 
 
 def connect(url: str, realm: str, **options: Any) -> Session:
-    """Connect and join; blocking. Options as for :func:`wampcore.adapters.asyncio.connect`."""
+    """Connect and join; blocking. Options as for :func:`wampcore.adapters.asyncio.connect`,
+    authentication included (``authid``, ``authmethods``, ``ticket``, ``secret``,
+    ``private_key``, ``password``, ``authrole``, ``authextra``, ``credentials``); a refused join
+    raises :class:`SessionAborted` with the router's ``reason``."""
     return Session(url, realm, **options)

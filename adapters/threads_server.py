@@ -68,7 +68,11 @@ class ThreadedRouterServer:
         self._sockets: list[socket.socket] = []
         self._threads: list[threading.Thread] = []
         self._conns: dict[PeerId, _Conn] = {}
+        #: Every accepted socket until its writer closed it, with that writer (close() ends them).
+        self._open: dict[_Conn, threading.Thread | None] = {}
+        self._open_lock = threading.Lock()
         self._stopped = threading.Event()
+        self._closing = False
         #: Embedded sessions: their link and the event loop that runs them.
         self._locals: dict[_LocalLink, asyncio.AbstractEventLoop] = {}
         self._locals_lock = threading.Lock()
@@ -178,6 +182,11 @@ class ThreadedRouterServer:
             except OSError:
                 return  # the listening socket was closed
             conn = _Conn(sock, endpoint, listener)
+            with self._open_lock:
+                if self._stopped.is_set():
+                    sock.close()  # accepted as close() began: nobody would ever close it
+                    return
+                self._open[conn] = None
             threading.Thread(target=self._read, args=(conn,), daemon=True).start()
 
     def _read(self, conn: _Conn) -> None:
@@ -186,9 +195,18 @@ class ThreadedRouterServer:
                 conn.sock = conn.listener.ssl.wrap_socket(conn.sock, server_side=True)
         except (OSError, _ssl.SSLError):
             conn.sock.close()
+            with self._open_lock:
+                self._open.pop(conn, None)
             return
+        writer = threading.Thread(target=self._write, args=(conn,), daemon=True)
+        with self._open_lock:
+            if self._stopped.is_set():  # close() came during the TLS handshake
+                self._open.pop(conn, None)
+                conn.sock.close()
+                return
+            self._open[conn] = writer
         self._inbox.put(("open", conn))
-        threading.Thread(target=self._write, args=(conn,), daemon=True).start()
+        writer.start()
         while True:
             try:
                 data = conn.sock.recv(65536)
@@ -208,6 +226,8 @@ class ThreadedRouterServer:
         with contextlib.suppress(OSError):
             conn.sock.shutdown(socket.SHUT_RDWR)
         conn.sock.close()
+        with self._open_lock:
+            self._open.pop(conn, None)
         self._inbox.put(("lost", conn))
 
     # --- the routing thread: the only one that touches the router ---------------------------
@@ -293,6 +313,9 @@ class ThreadedRouterServer:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop accepting, GOODBYE every session, wait for them to go (up to ``timeout``)."""
+        if self._closing:
+            return
+        self._closing = True
         self._close_sockets()
         self._inbox.put(("shutdown", None))
         end = time.monotonic() + timeout
@@ -300,9 +323,21 @@ class ThreadedRouterServer:
             time.sleep(0.01)
         self._inbox.put(("stop", None))
         self._stopped.wait(timeout)
-        for conn in list(self._conns.values()):
+        with self._open_lock:
+            self._stopped.set()  # the accept threads close what they accept from now on
+            left = list(self._open.items())
+        # Whatever is still connected: wake its reader and writer, let the writer close it.
+        for conn, writer in left:
             with contextlib.suppress(OSError):
                 conn.sock.shutdown(socket.SHUT_RDWR)
+            if writer is None:  # its reader is still in the TLS handshake: it closes it
+                continue
+            conn.outbox.put(_CLOSE)
+        for _conn, writer in left:
+            if writer is not None:
+                writer.join(max(0.1, end - time.monotonic()))
+        for thread in self._threads:
+            thread.join(max(0.1, end - time.monotonic()))
 
     def __enter__(self) -> ThreadedRouterServer:
         return self.start()

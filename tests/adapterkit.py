@@ -99,6 +99,19 @@ class Proc:
             self.popen.kill()
             self.popen.wait(10)
 
+    def close(self) -> None:
+        """Kill it if it still runs, reap it, close its pipes (idempotent)."""
+        try:
+            self.kill()
+        finally:
+            self.close_pipes()
+
+    def __enter__(self) -> Proc:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def run(args: Sequence[str], timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     """Run to completion with a hard timeout."""
@@ -118,9 +131,13 @@ class Router:
             args += ["--listen", url]
         self.proc = Proc([*args, *extra])
         self.urls: dict[str, str] = {}
-        for _ in listen:
-            url = self.proc.expect("listening on").split("listening on ", 1)[1].strip()
-            self.urls[url.split("://", 1)[0]] = url
+        try:
+            for _ in listen:
+                url = self.proc.expect("listening on").split("listening on ", 1)[1].strip()
+                self.urls[url.split("://", 1)[0]] = url
+        except BaseException:
+            self.proc.close()  # __exit__ will not run: do not leave the router or its pipes
+            raise
 
     def __enter__(self) -> Router:
         return self
@@ -130,7 +147,7 @@ class Router:
         try:
             self.proc.wait(15)
         finally:
-            self.proc.kill()
+            self.proc.close()
 
 
 def free_port() -> int:
@@ -265,8 +282,9 @@ class Crossbar:
         try:
             self.proc.wait(20)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.proc.close_pipes()
+            pass
+        finally:
+            self.proc.close()
 
     def __enter__(self) -> Crossbar:
         return self

@@ -231,11 +231,15 @@ def test_typed_errors_for_refused_unreachable_and_unknown_realm() -> None:
         with pytest.raises(ConnectionRefused, match="refused"):
             await connect(f"rs://127.0.0.1:{free_port}", "realm1")
         # A listener that accepts but never answers the handshake.
-        silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        accepted: list[asyncio.StreamWriter] = []
+        silent = await asyncio.start_server(lambda r, w: accepted.append(w), "127.0.0.1", 0)
         port = silent.sockets[0].getsockname()[1]
         with pytest.raises(RouterUnreachable, match="no answer"):
             await connect(f"ws://127.0.0.1:{port}/ws", "realm1", timeout=0.3)
         silent.close()
+        for writer in accepted:  # the silent side's end of the connection
+            writer.close()
+            await writer.wait_closed()
         async with await started() as server:
             with pytest.raises(SessionAborted) as info:
                 await connect(url_of(server, "ws"), "no.such.realm")

@@ -46,8 +46,10 @@ def test_router_with_no_arguments_serves_realm1_to_anonymous_on_the_default_urls
                 s.unregister(reg)
     finally:
         proc.signal(signal.SIGINT)
-        assert proc.wait(15) == 0
-        proc.kill()
+        try:
+            assert proc.wait(15) == 0
+        finally:
+            proc.close()
 
 
 def test_listen_and_realm_replace_the_defaults_and_unknown_realms_are_aborted() -> None:
@@ -138,7 +140,10 @@ def test_config_file_declares_realms_and_listeners(tmp_path: Path) -> None:
                 s.call("com.example.echo", "x" * 100_000)  # over the limit the router announced
     finally:
         proc.signal(signal.SIGTERM)
-        assert proc.wait(15) == 0
+        try:
+            assert proc.wait(15) == 0
+        finally:
+            proc.close()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -218,8 +223,10 @@ def test_client_subcommands_call_publish_subscribe_register() -> None:
                 assert json.loads(line) == {"args": [1, "two"], "kwargs": {"k": 3}}
             finally:
                 sub.signal(signal.SIGINT)
-                assert sub.wait(15) == 0
-                sub.kill()
+                try:
+                    assert sub.wait(15) == 0
+                finally:
+                    sub.close()
 
         script = "import sys, json; print(json.dumps([a.upper() for a in sys.argv[1:]]))"
         reg = Proc(
@@ -243,8 +250,10 @@ def test_client_subcommands_call_publish_subscribe_register() -> None:
             assert (out.returncode, json.loads(out.stdout)) == (0, ["AB", "CD"]), out.stderr
         finally:
             reg.signal(signal.SIGTERM)
-            assert reg.wait(15) == 0
-            reg.kill()
+            try:
+                assert reg.wait(15) == 0
+            finally:
+                reg.close()
 
 
 def test_client_subcommand_failures_print_one_line() -> None:

@@ -211,7 +211,7 @@ SCRAM_SALT = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 
 @pytest.fixture(scope="module")
 def credentials() -> dict[str, str]:
-    """Real credential values: an Ed25519 public key, a salted WAMP-CRA derived key (as
+    """Real credential values: an Ed25519 public key, a salted WAMP-CRA secret (derived as
     Autobahn's ``derive_key`` computes it) and an argon2id SCRAM verifier."""
     import base64
     import hashlib

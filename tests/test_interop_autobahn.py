@@ -46,12 +46,22 @@ def router() -> Iterator[Router]:
         yield r
 
 
+#: Sessions whose transport is not yet closed: ``run`` leaves and awaits them, so no socket
+#: outlives a test.
+_OPEN: set[Any] = set()
+
+
 async def join(url: str, realm: str, serializer: str) -> Any:
     """An Autobahn ApplicationSession joined to ``realm`` at ``url`` (ws:// or rs://)."""
     loop = asyncio.get_running_loop()
     joined: asyncio.Future[Any] = loop.create_future()
 
     class Session(ApplicationSession):  # type: ignore[misc]
+        def __init__(self, config: ComponentConfig) -> None:
+            super().__init__(config)
+            self.disconnected: asyncio.Future[None] = loop.create_future()
+            _OPEN.add(self)
+
         def onJoin(self, details: Any) -> None:
             if not joined.done():
                 joined.set_result(self)
@@ -60,6 +70,12 @@ async def join(url: str, realm: str, serializer: str) -> Any:
             if not joined.done():
                 joined.set_exception(RuntimeError(f"left: {details.reason} {details.message}"))
             super().onLeave(details)
+
+        def onDisconnect(self) -> None:
+            _OPEN.discard(self)
+            if not self.disconnected.done():
+                self.disconnected.set_result(None)
+            super().onDisconnect()
 
     def make() -> Session:
         return Session(ComponentConfig(realm))
@@ -78,8 +94,21 @@ async def join(url: str, realm: str, serializer: str) -> Any:
 
 def run(coro: Any) -> None:
     async def bounded() -> None:
-        async with asyncio.timeout(60):
-            await coro
+        try:
+            async with asyncio.timeout(60):
+                await coro
+        finally:
+            # leave() only sends GOODBYE: wait for each transport to be closed and lost.
+            async with asyncio.timeout(10):
+                for session in list(_OPEN):
+                    if session.is_attached():
+                        session.leave()
+                    elif session.transport is not None:
+                        session.transport.close()
+                    if session.transport is not None or session.is_attached():
+                        await session.disconnected
+                _OPEN.clear()
+                await asyncio.sleep(0.01)  # let the transports' connection_lost run
 
     asyncio.run(bounded())
 
@@ -165,6 +194,8 @@ def test_autobahn_clients_join_call_publish_and_get_errors(
 
         for s in (caller, callee):
             s.leave()
+        async with asyncio.timeout(10):
+            await asyncio.gather(caller.disconnected, callee.disconnected)
 
     run(test())
 

@@ -82,10 +82,28 @@ size), and nothing is sent and no request id is used.
 After ``Aborted`` or ``Left`` the transport stays open: ``close()`` it or ``join()`` again
 (wamp-spec.md §2.4 allows a new session on the same transport).
 
-Authentication: a CHALLENGE is passed to ``responder(challenge) -> Authenticate``. Without a
-responder the peer ABORTs with ``wamp.error.no_matching_auth_method``; a responder that raises
-``ApplicationError`` ABORTs with that error URI, any other exception with
-``wamp.error.authentication_failed``.
+Authentication (wamp-spec.md §4.28) comes from credentials, a responder, or both:
+
+* ``credentials=Credentials(authid=..., ticket=..., secret=..., private_key=..., password=...)``
+  (or the same keywords given to ``ClientPeer`` directly) builds one method client per credential
+  from ``wampcore.auth``: ``private_key`` -> cryptosign, ``password`` -> scram (nonces from the
+  injected ``rng``, by default ``wampcore.ids.default_random()``), ``secret`` -> wampcra, ``ticket``
+  -> ticket, built afresh for every join (a new SCRAM nonce); ``auth=[...]`` adds ready-made
+  method clients (``AuthClient``), used as given on every join. ``channel_id`` (the transport's
+  TLS channel id, for channel binding) is passed to their ``respond``. HELLO offers them in
+  that order (``AUTH_PREFERENCE``, strongest first; ``auth=`` ones first, as given) unless
+  ``authmethods`` names the list (and its order) itself: methods it leaves out are not offered,
+  and ``"anonymous"`` is offered only when it names it. HELLO's authextra merges every offered
+  method's (cryptosign ``pubkey``, SCRAM ``nonce``) with the ``authextra`` given.
+* A CHALLENGE for an offered method is answered by that method's client; one it cannot answer
+  ABORTs with ``wamp.error.authentication_failed``. On WELCOME, each method that answered a
+  CHALLENGE checks WELCOME.Details.authextra (SCRAM verifies the router's signature); a failure
+  ABORTs with ``wamp.error.authentication_failed`` and gives ``Aborted(local=True)`` instead of
+  ``Joined``.
+* A CHALLENGE for any other method goes to ``responder(challenge) -> Authenticate``. Without a
+  responder the peer ABORTs with ``wamp.error.no_matching_auth_method``; a responder that raises
+  ``ApplicationError`` ABORTs with that error URI, any other exception with
+  ``wamp.error.authentication_failed``.
 """
 
 from __future__ import annotations
@@ -93,8 +111,8 @@ from __future__ import annotations
 import copy
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._state import Disposition, SessionState, SessionTracker, Side
 from .errors import (
@@ -152,13 +170,19 @@ from .serializers import Serializer
 from .transports.base import Closed, Framing, FramingEvent, Payload, Pong, Ready
 from .transports.direct import DirectLink
 
+if TYPE_CHECKING:
+    from .auth.base import AuthRandom
+
 __all__ = [
+    "AUTH_PREFERENCE",
     "DEFAULT_ROLES",
     "PPT_KEYS",
     "Aborted",
+    "AuthClient",
     "CallResult",
     "ClientEvent",
     "ClientPeer",
+    "Credentials",
     "InterruptReceived",
     "InvocationReceived",
     "Joined",
@@ -478,8 +502,105 @@ ClientEvent = (
     | PongReceived
 )
 
-#: Answers a CHALLENGE (the auth issue supplies ticket, wampcra, scram and cryptosign ones).
+#: Answers a CHALLENGE for a method no ``AuthClient`` handles (any custom or multi-round flow).
 Responder = Callable[[Challenge], Authenticate]
+
+#: The order HELLO offers credential methods in when ``authmethods`` is not given: strongest
+#: first, as the router's derived default (``wampcore.config.AUTH_METHODS``) orders them.
+AUTH_PREFERENCE = ("cryptosign", "scram", "wampcra", "ticket")
+
+
+class AuthClient(Protocol):
+    """The client half of one authentication method (``wampcore.auth``'s ``TicketClient``,
+    ``WampCraClient``, ``CryptosignClient``, ``ScramClient``, or your own)."""
+
+    @property
+    def method(self) -> str:
+        """The authmethod it answers (``"ticket"``, ``"wampcra"``, ``"scram"``, ...)."""
+        ...
+
+    def authextra(self) -> dict[str, Any]:
+        """What this method adds to HELLO.Details.authextra."""
+        ...
+
+    def respond(self, challenge: Challenge, channel_id: bytes | None = None) -> Authenticate:
+        """Answer a CHALLENGE for this method (raise to refuse: the peer ABORTs)."""
+        ...
+
+    def check_welcome(self, authextra: dict[str, Any]) -> None:
+        """Check WELCOME.Details.authextra after this method answered (raise to refuse)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Credentials:
+    """What a client authenticates with; each credential enables one method (wamp-spec §4.28).
+
+    ``private_key`` -> cryptosign (the Ed25519 seed: 64 hex digits or 32 raw bytes),
+    ``password`` -> scram, ``secret`` -> wampcra (plain, or salted when the router's CHALLENGE
+    carries a salt), ``ticket`` -> ticket. Ticket, WAMP-CRA and SCRAM need ``authid``.
+    ``authmethods``, if given, is HELLO's list as is (order kept; add ``"anonymous"`` to fall
+    back to it); otherwise every enabled method is offered in ``AUTH_PREFERENCE`` order.
+    Secrets never appear in ``repr``.
+    """
+
+    authid: str | None = None
+    ticket: str | None = field(default=None, repr=False)
+    secret: str | bytes | None = field(default=None, repr=False)
+    private_key: str | bytes | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    authmethods: Sequence[str] | None = None
+
+    @property
+    def methods(self) -> list[str]:
+        """The methods these credentials enable, in ``AUTH_PREFERENCE`` order."""
+        given = {
+            "cryptosign": self.private_key is not None,
+            "scram": self.password is not None,
+            "wampcra": self.secret is not None,
+            "ticket": self.ticket is not None,
+        }
+        return [m for m in AUTH_PREFERENCE if given[m]]
+
+    def clients(self, rng: AuthRandom) -> list[AuthClient]:
+        """One fresh method client per credential, in ``AUTH_PREFERENCE`` order.
+
+        Raises ``LocalProtocolError`` (``wampcore.auth.CredentialError``) for a malformed or
+        incomplete credential, and ``wampcore.auth.MissingExtra`` when cryptosign or scram need
+        ``wampcore[crypto]`` and it is not installed.
+        """
+        if self.authid is not None and type(self.authid) is not str:
+            raise LocalProtocolError(f"authid must be a string, got {self.authid!r:.80}")
+        out: list[AuthClient] = []
+        for method in self.methods:
+            if method != "cryptosign" and self.authid is None:
+                raise LocalProtocolError(f"authmethod {method!r} needs an authid")
+            if method == "cryptosign":
+                from .auth.cryptosign import CryptosignClient
+
+                assert self.private_key is not None
+                out.append(CryptosignClient(self.private_key))
+            elif method == "scram":
+                from .auth.scram import ScramClient
+
+                assert self.authid is not None and self.password is not None
+                out.append(ScramClient(self.authid, self.password, rng))
+            elif method == "wampcra":
+                from .auth.wampcra import WampCraClient
+
+                assert self.secret is not None
+                out.append(WampCraClient(self.secret))
+            else:
+                from .auth.ticket import TicketClient
+
+                assert self.ticket is not None
+                out.append(TicketClient(self.ticket))
+        return out
+
+
+def _method_key(method: str) -> str:
+    """One spelling per method: the spec's ``wamp-scram`` is Autobahn's (and ours) ``scram``."""
+    return "scram" if method == "wamp-scram" else method
 
 
 # --- bookkeeping -----------------------------------------------------------------------------
@@ -619,6 +740,14 @@ class ClientPeer:
         responder: Responder | None = None,
         agent: str | None = None,
         strict_request_ids: bool = True,
+        credentials: Credentials | None = None,
+        ticket: str | None = None,
+        secret: str | bytes | None = None,
+        private_key: str | bytes | None = None,
+        password: str | None = None,
+        auth: Sequence[AuthClient] | None = None,
+        rng: AuthRandom | None = None,
+        channel_id: bytes | None = None,
     ) -> None:
         # strict_request_ids=False accepts INVOCATION ids that are unique but not sequential
         # (wamp-spec §3.6 wants sequential): Crossbar.io numbers them per router, not per session.
@@ -626,9 +755,44 @@ class ClientPeer:
             from . import __version__
 
             agent = f"wampcore-{__version__}"
+        shortcuts = (ticket, secret, private_key, password)
+        if credentials is not None:
+            if not isinstance(credentials, Credentials):
+                raise LocalProtocolError("credentials must be a wampcore.client.Credentials")
+            if any(v is not None for v in shortcuts):
+                raise LocalProtocolError(
+                    "give ticket/secret/private_key/password in credentials or as keywords, "
+                    "not both"
+                )
+            if authid is not None and credentials.authid not in (None, authid):
+                raise LocalProtocolError("authid and credentials.authid differ")
+            if authmethods is not None and credentials.authmethods is not None:
+                raise LocalProtocolError("give authmethods or credentials.authmethods, not both")
+        elif any(v is not None for v in shortcuts):
+            credentials = Credentials(
+                authid=authid,
+                ticket=ticket,
+                secret=secret,
+                private_key=private_key,
+                password=password,
+            )
+        if credentials is not None:
+            authid = authid if authid is not None else credentials.authid
+            if authmethods is None and credentials.authmethods is not None:
+                authmethods = credentials.authmethods
+            if credentials.authid is None and authid is not None:
+                credentials = replace(credentials, authid=authid)
+        if channel_id is not None and type(channel_id) is not bytes:
+            raise LocalProtocolError("channel_id must be bytes")
+        self._credentials = credentials
+        self._auth_given: list[AuthClient] = list(auth or ())
+        self._rng = rng
+        self._channel_id = channel_id
         chosen = copy.deepcopy(DEFAULT_ROLES if roles is None else dict(roles))
         details: dict[str, Any] = {"roles": chosen, "agent": agent}
         if authmethods is not None:
+            if isinstance(authmethods, str) or not all(type(m) is str for m in authmethods):
+                raise LocalProtocolError("authmethods must be a list of strings")
             details["authmethods"] = list(authmethods)
         if authid is not None:
             details["authid"] = authid
@@ -636,8 +800,12 @@ class ClientPeer:
             details["authrole"] = authrole
         if authextra is not None:
             details["authextra"] = dict(authextra)
+        self._hello_base = details
         # Built once here so that a bad realm, role or auth value fails now, not at Ready.
-        self._hello = Hello(realm=realm, details=details)
+        # _auth: the method clients HELLO offers (method key -> client); _answered: those that
+        # answered a CHALLENGE in the join under way (they check the WELCOME).
+        self._hello, self._auth = self._build_hello(realm)
+        self._answered: list[AuthClient] = []
         unknown = set(chosen) - {"caller", "callee", "publisher", "subscriber"}
         if unknown:
             raise LocalProtocolError(f"unknown client roles: {', '.join(sorted(unknown))}")
@@ -645,6 +813,7 @@ class ClientPeer:
             raise LocalProtocolError("responder must be callable")
 
         self._realm = realm
+        self._hello_sent = False
         self._framing = framing
         #: Set for a router-internal session: message objects instead of bytes (no framing).
         self._direct = framing if isinstance(framing, DirectLink) else None
@@ -700,6 +869,18 @@ class ClientPeer:
     @property
     def realm(self) -> str:
         return self._realm
+
+    @property
+    def channel_id(self) -> bytes | None:
+        """The transport's TLS channel id for channel binding (cryptosign), if known."""
+        return self._channel_id
+
+    @channel_id.setter
+    def channel_id(self, value: bytes | None) -> None:
+        # Known only once the TLS handshake is done: the adapter sets it before the CHALLENGE.
+        if value is not None and type(value) is not bytes:
+            raise LocalProtocolError("channel_id must be bytes")
+        self._channel_id = value
 
     @property
     def framing(self) -> Framing | DirectLink:
@@ -1178,8 +1359,63 @@ class ClientPeer:
             limit = getattr(framing, "max_message_size", None)
         return limit if isinstance(limit, int) else None
 
+    def _build_hello(self, realm: str) -> tuple[Hello, dict[str, AuthClient]]:
+        """HELLO and the method clients it offers (fresh ones, e.g. a new SCRAM nonce)."""
+        details = copy.deepcopy(self._hello_base)
+        clients = list(self._auth_given)
+        if self._credentials is not None and self._credentials.methods:
+            rng = self._rng
+            if rng is None:
+                from .ids import default_random
+
+                rng = self._rng = default_random()
+            clients += self._credentials.clients(rng)
+        offered: dict[str, AuthClient] = {}
+        for client in clients:
+            method = getattr(client, "method", None)
+            if type(method) is not str or not callable(getattr(client, "respond", None)):
+                raise LocalProtocolError(f"not an authentication method client: {client!r:.80}")
+            key = _method_key(method)
+            if key in offered:
+                raise LocalProtocolError(f"two clients for the authmethod {method!r}")
+            offered[key] = client
+        if offered:
+            named = details.get("authmethods")
+            if named is None:
+                details["authmethods"] = [c.method for c in offered.values()]
+            else:
+                wanted = {_method_key(m) for m in named}
+                offered = {k: c for k, c in offered.items() if k in wanted}
+            extra: dict[str, Any] = {}
+            for client in offered.values():
+                for key, value in client.authextra().items():
+                    if key in extra and extra[key] != value:
+                        raise LocalProtocolError(f"authextra.{key} differs between two authmethods")
+                    extra[key] = value
+            for key, value in details.get("authextra", {}).items():
+                if key in extra and extra[key] != value:
+                    raise LocalProtocolError(
+                        f"authextra.{key} conflicts with the {key} the credentials give"
+                    )
+                extra[key] = value
+            if extra or "authextra" in details:
+                details["authextra"] = extra
+        return Hello(realm=realm, details=details), offered
+
     def _hello_now(self) -> None:
-        self._send(self._hello)
+        if (
+            self._hello_sent
+            and (self._credentials is not None or self._auth_given)
+            and self._tracker.state is SessionState.CLOSED
+        ):
+            # A new join: fresh method clients (a new SCRAM nonce), committed once HELLO is sent.
+            hello, offered = self._build_hello(self._realm)
+            self._send(hello)
+            self._hello, self._auth = hello, offered
+        else:
+            self._send(self._hello)
+        self._hello_sent = True
+        self._answered = []
         self._ended_invocations.clear()
         self._leaving = None
         self._quiet = False
@@ -1305,9 +1541,20 @@ class ClientPeer:
     # -- internals: messages from the router -----------------------------------------------------
 
     def _on_welcome(self, msg: Welcome) -> None:
-        self._session_id = msg.session_id
         d = msg.details
         authextra = d.get("authextra")
+        answered, self._answered = self._answered, []
+        for client in answered:
+            # E.g. SCRAM: the router proves it knows the password's verifier (ServerSignature).
+            try:
+                client.check_welcome(dict(authextra) if isinstance(authextra, dict) else {})
+            except Exception as exc:
+                self.abort(
+                    AUTHENTICATION_FAILED,
+                    f"{client.method}: the router's WELCOME did not authenticate: {exc}",
+                )
+                return
+        self._session_id = msg.session_id
         self._events.append(
             Joined(
                 session_id=msg.session_id,
@@ -1330,7 +1577,18 @@ class ClientPeer:
         )
 
     def _on_challenge(self, msg: Challenge) -> None:
+        client = self._auth.get(_method_key(msg.method))
+        if client is not None:
+            self._answer_with(client, msg)
+            return
         if self._responder is None:
+            if self._auth:
+                self.abort(
+                    NO_MATCHING_AUTH_METHOD,
+                    f"the router chose the authmethod {msg.method!r}, which we did not offer "
+                    f"(we offered {', '.join(c.method for c in self._auth.values())})",
+                )
+                return
             self.abort(
                 NO_MATCHING_AUTH_METHOD,
                 f"no responder for the authmethod {msg.method!r} the router chose",
@@ -1351,6 +1609,24 @@ class ClientPeer:
             self._send(reply)
         except LocalProtocolError as exc:
             self.abort(AUTHENTICATION_FAILED, f"cannot send AUTHENTICATE: {exc.message}")
+
+    def _answer_with(self, client: AuthClient, msg: Challenge) -> None:
+        """Answer a CHALLENGE with the offered method's client, or ABORT."""
+        try:
+            reply = client.respond(msg, self._channel_id)
+        except Exception as exc:  # AuthFailed, MissingExtra, a malformed CHALLENGE, ...
+            self.abort(AUTHENTICATION_FAILED, f"cannot answer the {msg.method} CHALLENGE: {exc}")
+            return
+        if not isinstance(reply, Authenticate):
+            self.abort(AUTHENTICATION_FAILED, f"{msg.method} did not return an Authenticate")
+            return
+        try:
+            self._send(reply)
+        except LocalProtocolError as exc:
+            self.abort(AUTHENTICATION_FAILED, f"cannot send AUTHENTICATE: {exc.message}")
+            return
+        if client not in self._answered:
+            self._answered.append(client)
 
     def _on_goodbye(self, msg: Goodbye) -> None:
         if self._tracker.state is SessionState.ROUTER_GOODBYE:

@@ -336,9 +336,10 @@ class PrincipalConfig:
     role: str
     #: The ticket (compared with the AUTHENTICATE signature).
     ticket: str | None = field(default=None, repr=False, metadata=_SECRET)
-    #: The WAMP-CRA secret: the HMAC key. For salted WAMP-CRA (``salt``, ``iterations`` and
-    #: ``keylen`` given) it is, as in Crossbar's configuration, the *derived* key's base64 text
-    #: (``base64(PBKDF2-HMAC-SHA256(password, salt, iterations, keylen))``), not the password.
+    #: The WAMP-CRA secret. For salted WAMP-CRA (``salt``, ``iterations`` and ``keylen``
+    #: given) the router derives the HMAC key from it as the client does
+    #: (``base64(PBKDF2-HMAC-SHA256(secret, salt, iterations, keylen))``), exactly as Crossbar
+    #: reads its configuration, so existing Crossbar principals carry over unchanged.
     secret: str | None = field(default=None, repr=False, metadata=_SECRET)
     #: Salted WAMP-CRA: all three or none, and only with ``secret``; sent in the CHALLENGE.
     salt: str | None = None
@@ -386,9 +387,7 @@ class PrincipalConfig:
         given = [k for k, v in salted.items() if v is not None]
         if given:
             if self.secret is None:
-                raise ConfigError(
-                    f"{prefix}.{given[0]}", "salted WAMP-CRA needs a secret (the derived key)"
-                )
+                raise ConfigError(f"{prefix}.{given[0]}", "salted WAMP-CRA needs a secret")
             missing = [k for k in salted if k not in given]
             if missing:
                 raise ConfigError(

@@ -123,6 +123,7 @@ class Authentication:
         authid = hello.details.get("authid")
         if authid is not None and type(authid) is not str:
             return self._fail(conn, now, "HELLO.Details.authid is not a string")
+        skipped: Attempt | None = None
         for method in realm.effective_auth_methods:
             if method not in offered:
                 continue
@@ -130,8 +131,14 @@ class Authentication:
                 return self._layer.anonymous(realm)
             attempt = Attempt(conn, hello, realm, session_id, method=method, authid=authid)
             outcome = self._begin(attempt, now)
-            if outcome is not None:
+            if isinstance(outcome, _Skipped):
+                skipped = skipped or attempt
+            elif outcome is not None:
                 return outcome
+        if skipped is not None:
+            # A known authid without credentials for any method it offered: answer exactly as
+            # for an unknown authid, so the refusal does not tell which authids exist.
+            return self._pretend(skipped, now)
         methods = ", ".join(realm.effective_auth_methods) or "none"
         return self._refusal(
             NO_MATCHING_AUTH_METHOD,
@@ -229,11 +236,13 @@ class Authentication:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _begin(self, attempt: Attempt, now: float) -> Challenge | Waiting | Refusal | None:
+    def _begin(
+        self, attempt: Attempt, now: float
+    ) -> Challenge | Waiting | Refusal | _Skipped | None:
         realm = attempt.realm
         principal = self._static_principal(attempt)
         if principal is not None and attempt.method not in principal.methods():
-            return None  # a known principal without credentials for this method: try the next
+            return _SKIPPED  # a known principal without credentials for this method: try the next
         if principal is not None:
             attempt.authrole = principal.role
             attempt.authid = principal.authid
@@ -260,17 +269,21 @@ class Authentication:
             attempt.stage = "event"
             self._layer.report_authentication(attempt.conn, attempt)
             return Waiting()
-        if attempt.method == "cryptosign":
-            return None  # a key nobody has: nothing to pretend (the key is public anyway)
         if any(attempt.method in p.methods() for p in realm.principals):
-            # Unknown authid: challenge as if it were known, fail at AUTHENTICATE.
-            try:
-                verifier = self._decoy(attempt)
-            except (AuthError, LocalProtocolError):
-                return None
-            attempt.decoy = True
-            return self._challenge(attempt, verifier)
+            return self._pretend(attempt, now)
         return None
+
+    def _pretend(self, attempt: Attempt, now: float) -> Challenge | Refusal:
+        """An authid (or key) nobody has: challenge as if it were known and fail at
+        AUTHENTICATE; cryptosign, whose key is public, fails at once."""
+        if attempt.method == "cryptosign":
+            return self._fail(attempt.conn, now, "no principal has this public key")
+        try:
+            verifier = self._decoy(attempt)
+        except (AuthError, LocalProtocolError):
+            return self._fail(attempt.conn, now, "no principal for this authid")
+        attempt.decoy = True
+        return self._challenge(attempt, verifier)
 
     def _challenge(self, attempt: Attempt, verifier: Verifier) -> Challenge:
         attempt.verifier = verifier
@@ -361,10 +374,10 @@ class Authentication:
             from ..auth.wampcra import WampCraVerifier
 
             if principal.salt is not None:
-                # Salted: as in Crossbar, the stored secret is the derived key (the base64 text
-                # of PBKDF2(password, salt)), so the router never holds the password.
+                # Salted: the key is derived from the secret as the client derives it (and as
+                # Crossbar reads the same configuration).
                 return WampCraVerifier(
-                    derived_key=principal.secret,
+                    principal.secret,
                     salt=principal.salt,
                     iterations=principal.iterations or 1000,
                     keylen=principal.keylen or 32,
@@ -391,7 +404,7 @@ class Authentication:
         if attempt.method == "ticket":
             decoy.ticket = noise
         elif attempt.method == "wampcra":
-            decoy.secret = noise  # as a derived key too: any base64 text serves
+            decoy.secret = noise
             template = next(
                 (p for p in attempt.realm.principals if p.secret is not None and p.salt), None
             )
@@ -438,6 +451,14 @@ class Authentication:
 
 
 # -- answers --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Skipped:
+    """``_begin``'s answer for a known principal without credentials for the method."""
+
+
+_SKIPPED = _Skipped()
 
 
 @dataclass(frozen=True, slots=True)
