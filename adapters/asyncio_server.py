@@ -169,6 +169,31 @@ class RouterServer:
         self.urls.append(url)
         return url
 
+    # --- application decisions on joins (auth_events) ---------------------------------------
+
+    def auth_welcome(self, peer: PeerId, authrole: str, **options: Any) -> bool:
+        """Admit a pending join (an ``AuthenticationRequested`` event); see ``Router.auth_welcome``.
+        False if it is no longer pending."""
+        done = self.router.auth_welcome(peer, authrole, now=self._loop.time(), **options)
+        self._after(self._connections.get(peer))
+        return done
+
+    def auth_challenge(
+        self, peer: PeerId, method: str, extra: dict[str, Any] | None = None
+    ) -> bool:
+        """Answer a pending join with a CHALLENGE; see ``Router.auth_challenge``."""
+        done = self.router.auth_challenge(peer, method, extra, now=self._loop.time())
+        self._after(self._connections.get(peer))
+        return done
+
+    def auth_deny(
+        self, peer: PeerId, reason: str = "wamp.error.not_authorized", message: str = ""
+    ) -> bool:
+        """Refuse a pending join with ABORT ``reason``; see ``Router.auth_deny``."""
+        done = self.router.auth_deny(peer, reason, message, now=self._loop.time())
+        self._after(self._connections.get(peer))
+        return done
+
     # --- embedded sessions -----------------------------------------------------------------
 
     @contextlib.asynccontextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import queue
 import socket
 import ssl as _ssl
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from .threads import LocalSession
 
 __all__ = ["ThreadedRouterServer"]
+
+log = logging.getLogger("wampcore.adapters.threads")
 
 _CLOSE = b""  # in an outbox: close the socket after what came before
 
@@ -58,8 +61,13 @@ class ThreadedRouterServer:
         listeners: Iterable[Listener | str],
         *,
         max_message_size: int = 16 * 1024 * 1024,
+        on_event: Callable[[Any], None] | None = None,
     ) -> None:
+        """``on_event`` gets every router event, on the routing thread (it may answer a join
+        with ``auth_welcome`` and friends right there)."""
         self.router = router
+        self._on_event = on_event
+        self._routing_thread: threading.Thread | None = None
         if router.wall_clock is None:
             router.wall_clock = time.time  # the meta API dates registrations and history
         self.max_message_size = max_message_size
@@ -115,6 +123,39 @@ class ThreadedRouterServer:
                 sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
+
+    # --- application decisions on joins (auth_events) ---------------------------------------
+
+    def auth_welcome(self, peer: PeerId, authrole: str, **options: Any) -> bool:
+        """Admit a pending join (an ``AuthenticationRequested`` event); see ``Router.auth_welcome``.
+        Runs on the routing thread; False if the join is no longer pending."""
+        return self._on_router(lambda: self.router.auth_welcome(peer, authrole, **options))
+
+    def auth_challenge(
+        self, peer: PeerId, method: str, extra: dict[str, Any] | None = None
+    ) -> bool:
+        """Answer a pending join with a CHALLENGE; see ``Router.auth_challenge``."""
+        return self._on_router(lambda: self.router.auth_challenge(peer, method, extra))
+
+    def auth_deny(
+        self, peer: PeerId, reason: str = "wamp.error.not_authorized", message: str = ""
+    ) -> bool:
+        """Refuse a pending join with ABORT ``reason``; see ``Router.auth_deny``."""
+        return self._on_router(lambda: self.router.auth_deny(peer, reason, message))
+
+    def _on_router(self, action: Callable[[], bool]) -> bool:
+        if threading.current_thread() is self._routing_thread:
+            return action()  # from on_event: already on the routing thread
+        done: concurrent.futures.Future[bool] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(action())
+            except BaseException as exc:
+                done.set_exception(exc)
+
+        self._inbox.put(("local", run))
+        return done.result(timeout=30)
 
     # --- embedded sessions -----------------------------------------------------------------
 
@@ -233,6 +274,7 @@ class ThreadedRouterServer:
     # --- the routing thread: the only one that touches the router ---------------------------
 
     def _route(self) -> None:
+        self._routing_thread = threading.current_thread()
         router = self.router
         while True:
             deadline = router.next_deadline()
@@ -253,14 +295,19 @@ class ThreadedRouterServer:
             if deadline is not None and now >= deadline:
                 router.handle_timeout(now)
                 touched.extend(self._conns.values())
+            # Events first: the application's answers to them (auth_welcome ...) are output too.
+            while (event := router.next_event()) is not None:
+                if self._on_event is not None:
+                    try:
+                        self._on_event(event)
+                    except Exception:  # the application's handler: it must not stop routing
+                        log.exception("on_event handler raised")
             for peer in router.peers_with_output():
                 self._flush(self._conns.get(peer))
             for conn in touched:
                 self._flush(conn)
             if self._locals:
                 self._wake_locals()
-            while router.next_event() is not None:
-                pass
 
     def _handle(self, kind: str, value: Any, now: float, touched: list[_Conn | None]) -> None:
         router = self.router
