@@ -10,7 +10,8 @@ Two layers, one concern per file:
   :mod:`.member` (what broker and dealer route to), :mod:`.session` (a joined session),
   :mod:`.realm`, :mod:`.broker` (publish, subscribe), :mod:`.dealer` (call, register),
   :mod:`.store` (retained events, history), :mod:`.hooks` (lifecycle hooks), :mod:`.meta`
-  (the meta API), :mod:`.testament`.
+  (the meta API), :mod:`.testament`, :mod:`.authentication` (join decisions that need more
+  than the HELLO), :mod:`.authorization` (what each role may do).
 """
 
 from .events import (
