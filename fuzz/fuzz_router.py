@@ -1,12 +1,24 @@
-"""Fuzz harness for the router: arbitrary input from one peer after a valid join.
+"""Fuzz harness for the router: arbitrary input from one peer, beside a bystander session.
 
-Run with atheris: ``python fuzz/fuzz_router.py [corpus_dir]``. The same ``TestOneInput`` runs
-under hypothesis in ``tests/test_router_fuzz.py`` so it cannot rot.
+Run with atheris: ``python fuzz/fuzz_router.py [corpus_dir]`` (see fuzz/README.md; the seed
+corpus is ``fuzz/corpus/router/``, written by ``fuzz/make_router_corpus.py``). The same
+``TestOneInput`` runs under hypothesis, and on every seed, in ``tests/test_router_fuzz.py`` so it
+cannot rot. atheris is imported, and the code instrumented for coverage, only when this file runs
+as a script.
 
-Input layout: octet 0 picks the configuration -- bits 0-1 the serializer (json, msgpack, cbor),
-bit 2 the transport (RawSocket byte stream, or the identity framing whose input is a sequence
-of messages, each one length octet and that many bytes), bit 3 strict request ids off, bit 4 a
-small outbound budget. The rest is what the peer sends once it has joined ``realm1``.
+Input layout: octet 0 picks the configuration, the rest is what the fuzzed peer sends:
+
+* bits 0-1: the serializer (json, msgpack, cbor, json);
+* bit 2: the identity framing (``MessageFraming``): the rest is a sequence of messages, each one
+  length octet and that many bytes (length 255: two more octets give the length, big-endian;
+  length 0 ends the input);
+* bit 6 (bit 2 clear): WebSocket: the harness has done the upgrade (subprotocol
+  ``wamp.2.<serializer>``) and the rest is the client's frame stream (masked frames);
+  bits 2 and 6 clear: RawSocket: the handshake is done and the rest is the frame stream;
+* bit 3: strict request ids off; bit 4: a small outbound budget;
+* bit 5: the peer has not joined yet, so the rest starts with its HELLO (``realm1`` offers
+  ticket authentication to authid ``joe``, ticket ``joe-ticket``, and admits anonymous clients);
+  clear: the harness has joined it to ``realm1`` as an anonymous client.
 
 A bystander session (subscribed to ``com.t``, callee of ``com.p``, over its own connection)
 shares the realm. The target checks that
@@ -25,13 +37,28 @@ import random
 import sys
 from typing import Any
 
-from wampcore.config import Limits, RouterConfig
+from wampcore.config import Limits, PrincipalConfig, RealmConfig, RouterConfig
 from wampcore.messages import Event, Message, Published, Result, from_wire
-from wampcore.router import InternalError, Router
+from wampcore.router import InternalError, Router, RouterEvent
 from wampcore.serializers import Serializer, get_serializer
-from wampcore.transports import MessageFraming, Payload, RawSocketClient, RawSocketServer
+from wampcore.transports import (
+    MessageFraming,
+    Payload,
+    RawSocketClient,
+    RawSocketServer,
+    WebSocketClient,
+    WebSocketServer,
+)
 
 SERIALIZERS = ("json", "msgpack", "cbor", "json")
+IDENTITY = 4
+RELAXED_IDS = 8
+SMALL_BUDGET = 16
+NOT_JOINED = 32
+WEBSOCKET = 64
+#: The principal a ``NOT_JOINED`` input may authenticate as (ticket authentication).
+AUTHID = "joe"
+TICKET = "joe-ticket"
 ROLES: dict[str, Any] = {
     "publisher": {"features": {"publisher_exclusion": True}},
     "subscriber": {"features": {"pattern_based_subscription": True}},
@@ -46,21 +73,32 @@ ROLES: dict[str, Any] = {
 }
 
 
+def transport(config: int) -> str:
+    """The fuzzed peer's transport for a configuration octet: message, websocket or rawsocket."""
+    if config & IDENTITY:
+        return "message"
+    return "websocket" if config & WEBSOCKET else "rawsocket"
+
+
 class _Side:
     """One client connection to the router, decoding (and validating) everything it gets."""
 
-    def __init__(self, router: Router, serializer: str, message: bool) -> None:
+    def __init__(self, router: Router, serializer: str, kind: str) -> None:
         self.router = router
-        self.message = message
         self.serializer: Serializer = get_serializer(serializer)
         self.received: list[Message] = []
-        self.client: RawSocketClient | None
-        if message:
+        self.client: RawSocketClient | WebSocketClient | None
+        if kind == "message":
             self.client = None
             self.peer = router.accept(MessageFraming(self.serializer))
         else:
-            self.client = RawSocketClient(serializer)
-            self.peer = router.accept(RawSocketServer())
+            if kind == "websocket":
+                self.client = WebSocketClient("fuzz", subprotocols=[f"wamp.2.{serializer}"])
+                server: RawSocketServer | WebSocketServer = WebSocketServer()
+            else:
+                self.client = RawSocketClient(serializer)
+                server = RawSocketServer()
+            self.peer = router.accept(server)
             router.receive_data(self.peer, self.client.data_to_send())
         self.drain()
 
@@ -86,19 +124,33 @@ class _Side:
                 self.received.append(from_wire(wire))
 
 
-def _router(config: int) -> Router:
-    limits = Limits(outbound_queue_bytes=2048) if config & 16 else Limits()
-    cfg = RouterConfig(limits=limits, strict_request_ids=not config & 8)
-    return Router(cfg, rng=random.Random(0))
+def router_config(config: int) -> RouterConfig:
+    limits = Limits(outbound_queue_bytes=2048) if config & SMALL_BUDGET else Limits()
+    realm = RealmConfig("realm1", principals=[PrincipalConfig(AUTHID, "user", ticket=TICKET)])
+    return RouterConfig(realms=[realm], limits=limits, strict_request_ids=not config & RELAXED_IDS)
 
 
-def _payloads(data: bytes) -> list[bytes]:
-    """Length-prefixed messages for the identity framing (a zero length ends the input)."""
+def setup(config: int) -> tuple[Router, _Side]:
+    """The router and the joined bystander, as every input starts (also used by the corpus)."""
+    router = Router(router_config(config), rng=random.Random(0))
+    bystander = _Side(router, SERIALIZERS[config & 3], "message")
+    bystander.send([1, "realm1", {"roles": ROLES}])
+    bystander.send([32, 1, {}, "com.t"])
+    bystander.send([64, 2, {}, "com.p"])
+    bystander.drain()
+    return router, bystander
+
+
+def identity_payloads(data: bytes) -> list[bytes]:
+    """The messages of an identity-framing input (see the module docstring)."""
     out: list[bytes] = []
     pos = 0
     while pos < len(data):
         n = data[pos]
         pos += 1
+        if n == 255:
+            n = int.from_bytes(data[pos : pos + 2], "big")
+            pos += 2
         if n == 0:
             break
         out.append(data[pos : pos + n])
@@ -106,26 +158,39 @@ def _payloads(data: bytes) -> list[bytes]:
     return out
 
 
-def TestOneInput(data: bytes) -> None:
+def identity_input(payloads: list[bytes]) -> bytes:
+    """The inverse of :func:`identity_payloads` (for corpus files and tests)."""
+    out = bytearray()
+    for p in payloads:
+        assert 0 < len(p) < 1 << 16, len(p)
+        out += bytes((len(p),)) if len(p) < 255 else b"\xff" + len(p).to_bytes(2, "big")
+        out += p
+    return bytes(out)
+
+
+class Outcome:
+    """What one input did: what the fuzzed peer received, and the router's events."""
+
+    def __init__(self, received: list[Message], events: list[RouterEvent]) -> None:
+        self.received = received
+        self.events = events
+
+
+def run(data: bytes) -> Outcome | None:
+    """The target; returns what happened so that tests can check the seeds go deep."""
     if not data:
-        return
+        return None
     config, rest = data[0], data[1:]
-    serializer = SERIALIZERS[config & 3]
-    message = bool(config & 4)
-    router = _router(config)
+    kind = transport(config)
+    router, bystander = setup(config)
 
-    bystander = _Side(router, serializer, message=True)
-    bystander.send([1, "realm1", {"roles": ROLES}])
-    bystander.send([32, 1, {}, "com.t"])
-    bystander.send([64, 2, {}, "com.p"])
-    bystander.drain()
+    fuzzed = _Side(router, SERIALIZERS[config & 3], kind)
+    if not config & NOT_JOINED:
+        fuzzed.send([1, "realm1", {"roles": ROLES}])
+        fuzzed.drain()
 
-    fuzzed = _Side(router, serializer, message)
-    fuzzed.send([1, "realm1", {"roles": ROLES}])
-    fuzzed.drain()
-
-    if message:
-        for payload in _payloads(rest):
+    if kind == "message":
+        for payload in identity_payloads(rest):
             router.receive_data(fuzzed.peer, payload)
     else:
         half = len(rest) // 2
@@ -147,6 +212,7 @@ def TestOneInput(data: bytes) -> None:
     # Nothing of the fuzzed peer is left, and nothing of the bystander is lost.
     assert router.session_count() == 1
     realm = router.realm("realm1")
+    assert realm is not None
     assert [(s.uri, list(s.subscribers)) for s in realm.broker.subscriptions()] == [
         ("com.t", [s.id for s in router.sessions.sessions.values() if not s.hidden])
     ]
@@ -167,11 +233,18 @@ def TestOneInput(data: bytes) -> None:
     assert any(isinstance(m, Published) and m.request_id == 3 for m in bystander.received)
     assert any(isinstance(m, Event) and m.args == ["self"] for m in bystander.received)
     assert any(isinstance(m, Result) and m.request_id == 4 for m in bystander.received)
+    return Outcome(fuzzed.received, events)
+
+
+def TestOneInput(data: bytes) -> None:
+    run(data)
 
 
 def main() -> None:
     import atheris
 
+    # Coverage guidance: without this, libFuzzer sees no new edges and the corpus never grows.
+    atheris.instrument_all()
     atheris.Setup(sys.argv, TestOneInput)
     atheris.Fuzz()
 

@@ -2,11 +2,13 @@
 
 ``fuzz/fuzz_codec.py`` (bytes -> serializer -> from_wire -> to_wire -> encode) runs here on its
 whole seed corpus, on random bytes, and on valid payloads of every message type with random
-damage. Other harnesses may add their targets to this file or keep their own test file.
+damage. Other harnesses may add their targets to this file or keep their own test file. Every
+harness is checked to be coverage-guided under atheris, and atheris-free when imported.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +30,35 @@ def load(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+HARNESSES = sorted(FUZZ.glob("fuzz_*.py"))
+
+
+@pytest.mark.parametrize("path", HARNESSES, ids=lambda p: p.name)
+def test_harness_is_coverage_guided_and_atheris_free_on_import(path: Path) -> None:
+    """The ``__main__`` path instruments the code before ``atheris.Fuzz()`` (without it libFuzzer
+    sees no coverage and the corpus never grows past one input); atheris is imported only
+    there, so importing a harness (as the tests do) stays cheap and needs no atheris."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top_imports = [
+        alias.name
+        for node in tree.body
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    ] + [node.module for node in tree.body if isinstance(node, ast.ImportFrom) and node.module]
+    assert "atheris" not in top_imports
+    calls = [
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "atheris"
+    ]
+    instrumented = [c for c in calls if c in ("instrument_all", "instrument_imports")]
+    assert instrumented and "Fuzz" in calls, calls
+    assert calls.index(instrumented[0]) < calls.index("Fuzz"), calls
 
 
 fuzz_codec = load("fuzz_codec")
