@@ -1,12 +1,17 @@
 """A hypothesis state machine for the meta API, testaments and the one removal path.
 
-One Router, network clients (real :class:`~wampcore.client.ClientPeer`\\ s on the in-memory
-network of ``netharness``/``clientnet``, over RawSocket, WebSocket and the identity framing) and
-embedded sessions (``Router.open_local_session``) join, subscribe to meta topics, subscribe,
-register, call, answer, publish, add and flush testaments, and end in every way a session can:
-GOODBYE, ABORT, EOF, a lost connection, a protocol violation, ``wamp.session.kill``,
-``Router.kill_session``, ``wamp.session.kill_by_authid`` / ``kill_by_authrole`` and (at most
-once per example) ``wamp.session.kill_all``. After every step the network is pumped until quiet
+DESIGN.md §6.3, for the meta API (wamp-spec.md §4.23, §4.25-4.27). One Router, network clients
+(real :class:`~wampcore.client.ClientPeer`\\ s on the in-memory network of
+``netharness``/``clientnet``, over RawSocket/JSON, WebSocket/MessagePack and the identity
+framing/CBOR) and embedded sessions (``Router.open_local_session``, several authids and
+authroles) join, subscribe to meta and user topics, register (a taken procedure is refused),
+call, answer with a result or an error, publish, add testaments (either scope, default scope,
+black/white-listing publish options) and flush them, and end in every way a session can:
+GOODBYE (then closing, or a new HELLO on the same transport or link), ABORT, EOF, a lost
+connection, a protocol violation, ``wamp.session.kill`` (one's own id is refused),
+``Router.kill_session``, ``kill_by_authid``, ``kill_by_authrole`` -- with the default or an
+explicit reason and message -- and, at most once per example, ``kill_all``. Calls are left
+pending when their callee or caller goes. After every step the network is pumped until quiet
 and the router is compared with a small reference model:
 
 1. every call ends exactly once for its caller (RESULT or ERROR, never both), and once its
@@ -26,6 +31,11 @@ and the router is compared with a small reference model:
    added (§4.23), and ordinary publications reach exactly the current subscribers;
 5. no ``InternalError`` router event, nothing illegal on the wire, and
    ``router.session_count()`` and the router's session table match the model.
+
+Two pinned scenarios drive the same machine through what random runs reach only sometimes
+(several testaments of both scopes, a flush, kill_all over testaments and a pending call) and
+also check the published order directly, outside the model. The whole file runs in a few
+seconds (derandomized, so CI sees the same examples every time).
 """
 
 from __future__ import annotations
@@ -77,6 +87,14 @@ CONNECTIONS = (("rawsocket", "json"), ("websocket", "msgpack"), ("message", "cbo
 #: (authid, authrole) of embedded sessions; authids repeat on purpose (kill_by_authid).
 IDENTITIES = (("alice", "trusted"), ("bob", "worker"), (None, "worker"), ("alice", "worker"))
 SCOPES = (None, "detached", "destroyed")  # None: the default, "destroyed" (§4.23)
+#: PUBLISH options a testament may carry (black/white listing by authrole, §4.13).
+WILL_OPTIONS: tuple[dict[str, list[str]] | None, ...] = (
+    None,
+    {"exclude_authrole": ["worker"]},
+    {"eligible_authrole": ["anonymous", "trusted"]},
+)
+#: Kill reasons: None is the default, ``wamp.close.killed`` (§4.25).
+KILL_REASONS = (None, "com.example.kicked")
 MAX_LIVE = 6
 GARBAGE = b"\x00\xff garbage \xfe"
 
@@ -103,12 +121,17 @@ class Actor:
         self.meta_active: dict[str, int] = {}  # meta topic -> subscription id
         self.meta_expected: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         self.user_expected: list[tuple[str, int]] = []
-        self.testaments: list[tuple[str, str, int]] = []  # (scope, topic, token)
+        #: (scope, topic, token, publish options), in the order added.
+        self.testaments: list[tuple[str, str, int, dict[str, list[str]] | None]] = []
+        #: This session is over and its connection (or link) carries a newer session.
+        self.retired = False
 
     def __repr__(self) -> str:
         return f"<{self.name} {self.session_id} {'live' if self.alive else 'gone'}>"
 
     def drain(self) -> int:
+        if self.retired:
+            return 0
         if self.client is not None:
             new: list[Any] = list(self.client.take())
         else:
@@ -220,10 +243,25 @@ class MetaMachine(RuleBasedStateMachine):
             if topic in actor.meta_active:
                 actor.meta_expected[topic].append(key)
 
-    def _user(self, topic: str, key: tuple[str, int], publisher: Actor | None) -> None:
+    def _user(
+        self,
+        topic: str,
+        key: tuple[str, int],
+        publisher: Actor | None,
+        options: dict[str, list[str]] | None = None,
+    ) -> None:
+        options = options or {}
         for actor in self.live:
-            if topic in actor.subs and actor is not publisher:
-                actor.user_expected.append(key)
+            if topic not in actor.subs or actor is publisher:
+                continue
+            if actor.authrole in options.get("exclude_authrole", ()):
+                continue
+            if (
+                "eligible_authrole" in options
+                and actor.authrole not in options["eligible_authrole"]
+            ):
+                continue
+            actor.user_expected.append(key)
 
     def _joined(self, actor: Actor) -> None:
         joined = actor.of(Joined)
@@ -262,9 +300,9 @@ class MetaMachine(RuleBasedStateMachine):
                     call.outcome = "canceled"
             if not quiet:
                 for scope in ("detached", "destroyed"):
-                    for kept_scope, topic, token in victim.testaments:
+                    for kept_scope, topic, token, options in victim.testaments:
                         if kept_scope == scope:
-                            self._user(topic, ("will", token), None)
+                            self._user(topic, ("will", token), None, options)
                 self._meta(ON_LEAVE, ("on_leave", sid, victim.authid, victim.authrole))
             victim.testaments = []
             victim.subs = {}
@@ -437,13 +475,25 @@ class MetaMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.live)
     @rule(
         index=st.integers(0, 99),
-        wills=st.lists(st.tuples(st.sampled_from(TOPICS), st.sampled_from(SCOPES)), max_size=3),
+        wills=st.lists(
+            st.tuples(
+                st.sampled_from(TOPICS), st.sampled_from(SCOPES), st.sampled_from(WILL_OPTIONS)
+            ),
+            max_size=3,
+        ),
         flush=st.sampled_from(SCOPES),
     )
-    def testament(self, index: int, wills: list[tuple[str, str | None]], flush: str | None) -> None:
+    def testament(
+        self,
+        index: int,
+        wills: list[tuple[str, str | None, dict[str, list[str]] | None]],
+        flush: str | None,
+    ) -> None:
         """``wamp.session.add_testament`` for each of ``wills`` (topic, explicit or default
-        scope), in order; none at all: ``flush_testaments`` of ``flush`` (wamp-spec.md §4.23)."""
+        scope, publish options), in order; none at all: ``flush_testaments`` of ``flush``
+        (wamp-spec.md §4.23)."""
         actor = self._pick(index)
+        kwargs: dict[str, Any]
         if not wills:
             kwargs = {} if flush is None else {"scope": flush}
             effective = flush or "destroyed"
@@ -452,27 +502,29 @@ class MetaMachine(RuleBasedStateMachine):
             assert count == len(actor.testaments) - len(kept)
             actor.testaments = kept
             return
-        for topic, scope in wills:
+        for topic, scope, options in wills:
             token = next(self.tokens)
             kwargs = {} if scope is None else {"scope": scope}
+            if options is not None:
+                kwargs["publish_options"] = options
             args: tuple[Any, ...] = (topic, ["will", token], {})
             assert self.meta_ok(actor, "wamp.session.add_testament", *args, **kwargs) is None
-            actor.testaments.append((scope or "destroyed", topic, token))
+            actor.testaments.append((scope or "destroyed", topic, token, options))
 
     # -- leaving -----------------------------------------------------------------------------------
 
     @precondition(lambda self: len(self.live) >= 3)
     @rule(
         index=st.integers(0, 99),
-        how=st.sampled_from(["goodbye", "abort", "eof", "lost", "violation"]),
+        how=st.sampled_from(["goodbye", "rejoin", "abort", "eof", "lost", "violation"]),
     )
     def leave(self, index: int, how: str) -> None:
-        """The session ends itself: GOODBYE, ABORT, or its transport goes (EOF, a lost
-        connection, garbage that is a protocol violation; an embedded session closes its
-        link for all three)."""
+        """The session ends itself: GOODBYE (then closes, or ``rejoin``s over the same
+        connection or link), ABORT, or its transport goes (EOF, a lost connection, garbage
+        that is a protocol violation; an embedded session closes its link for all three)."""
         actor = self._pick(index)
         client = actor.client
-        if how == "goodbye":
+        if how in ("goodbye", "rejoin"):
             actor.peer.leave()
         elif how == "abort":
             actor.peer.abort()
@@ -486,6 +538,20 @@ class MetaMachine(RuleBasedStateMachine):
         else:
             client.peer.framing.send(GARBAGE)  # type: ignore[union-attr]
         self.sync()
+        if how == "rejoin":
+            (left,) = actor.of(Left)
+            assert left.local
+            self._depart([actor])
+            actor.retired = True
+            kind = "net" if client is not None else "local"
+            again = Actor(f"{kind}{next(self.names)}", actor.peer, client)
+            actor.peer.join()  # a new HELLO on the same transport (wamp-spec.md §3.2)
+            self.sync()
+            again.drain()
+            assert again.session_id != actor.session_id
+            self._joined(again)
+            self.sync()
+            return
         if how == "goodbye":
             (left,) = actor.of(Left)
             assert left.local
@@ -501,19 +567,22 @@ class MetaMachine(RuleBasedStateMachine):
         killer=st.integers(0, 99),
         victim=st.integers(0, 99),
         how=st.sampled_from(["meta", "router", "authrole", "authid", "all"]),
+        reason=st.sampled_from(KILL_REASONS),
     )
-    def kill(self, killer: int, victim: int, how: str) -> None:
+    def kill(self, killer: int, victim: int, how: str, reason: str | None) -> None:
         """``wamp.session.kill``, ``Router.kill_session``, ``kill_by_authrole``,
-        ``kill_by_authid`` or (at most once per example) ``kill_all`` (wamp-spec.md §4.25)."""
+        ``kill_by_authid`` or (at most once per example) ``kill_all``, with the default or
+        an explicit reason and a message (wamp-spec.md §4.25)."""
         actor, target = self._pick(killer), self._pick(victim)
         if how == "all" and self.kill_all_done:
             how = "meta"
+        kw: dict[str, Any] = {} if reason is None else {"reason": reason, "message": "bye"}
         if how == "router":
-            assert self.router.kill_session(target.session_id)
+            assert self.router.kill_session(target.session_id, **kw)
             self.sync()
             victims = [target]
         elif how == "meta":
-            answer = self.meta_call(actor, "wamp.session.kill", [target.session_id])
+            answer = self.meta_call(actor, "wamp.session.kill", [target.session_id], kw or None)
             if actor is target:  # one's own session is no_such_session
                 assert isinstance(answer, RequestError)
                 assert answer.error == "wamp.error.no_such_session"
@@ -522,19 +591,20 @@ class MetaMachine(RuleBasedStateMachine):
             victims = [target]
         elif how == "authrole":  # the caller is never among the victims; join order
             victims = [a for a in self.live if a.authrole == target.authrole and a is not actor]
-            count = self.meta_ok(actor, "wamp.session.kill_by_authrole", target.authrole)
+            count = self.meta_ok(actor, "wamp.session.kill_by_authrole", target.authrole, **kw)
             assert count == len(victims)
         elif how == "authid":
             victims = [a for a in self.live if a.authid == target.authid and a is not actor]
-            killed = self.meta_ok(actor, "wamp.session.kill_by_authid", target.authid)
+            killed = self.meta_ok(actor, "wamp.session.kill_by_authid", target.authid, **kw)
             assert killed == [a.session_id for a in victims]
         else:
             self.kill_all_done = True
             victims = [a for a in self.live if a is not actor]
-            assert self.meta_ok(actor, "wamp.session.kill_all") == len(victims)
+            assert self.meta_ok(actor, "wamp.session.kill_all", **kw) == len(victims)
         for gone in victims:
             (left,) = gone.of(Left)
-            assert not left.local and left.reason == "wamp.close.killed", left
+            assert not left.local, left
+            assert (left.reason, left.message) == (reason or "wamp.close.killed", kw.get("message"))
         self._depart(victims, quiet=how == "all")
 
     # -- checks --------------------------------------------------------------------------------
@@ -643,26 +713,28 @@ def test_testaments_detached_first_in_added_order_once() -> None:
     machine.turning = False
     net_observer, local_observer = machine.actors
     machine.join(None, ("alice", "trusted"))
-    wills = [
-        ("com.t.one", None),
-        ("com.t.one", "detached"),
-        ("com.t.two", "destroyed"),
-        ("com.t.two", "detached"),
+    wills: list[tuple[str, str | None, dict[str, list[str]] | None]] = [
+        ("com.t.one", None, None),
+        ("com.t.one", "detached", None),
+        ("com.t.two", "destroyed", None),
+        ("com.t.two", "detached", None),
     ]
     machine.testament(2, wills, None)  # tokens 1..4
     _check(machine)
     machine.join(("rawsocket", "json"), ("alice", "trusted"))
-    machine.testament(3, [("com.t.two", "detached"), ("com.t.one", None)], None)  # 5, 6
+    machine.testament(3, [("com.t.two", "detached", None), ("com.t.one", None, None)], None)
     machine.testament(3, [], "detached")  # flushes 5
     _check(machine)
     machine.leave(2, "goodbye")
     _check(machine)
     assert _wills(net_observer) == [2, 4, 1, 3]
     assert _wills(local_observer) == [4, 3]
-    machine.kill(0, 2, "meta")  # the network observer kills the network client
+    machine.kill(0, 2, "meta", None)  # the network observer kills the network client
     _check(machine)
     assert _wills(net_observer) == [2, 4, 1, 3, 6]
     assert _wills(local_observer) == [4, 3]
+    machine.leave(1, "rejoin")  # the embedded observer starts a new session on its link
+    _check(machine)
     machine.teardown()
 
 
@@ -675,14 +747,17 @@ def test_kill_all_ends_sessions_without_testaments_or_meta_events() -> None:
     observer = machine.actors[0]
     machine.join(("message", "cbor"), ("alice", "trusted"))
     machine.join(None, ("bob", "worker"))
-    machine.toggle_subscription(2, "com.t.one")
-    machine.toggle_registration(2, "com.p.one")
-    machine.testament(2, [("com.t.one", None), ("com.t.one", "detached")], None)
-    machine.testament(3, [("com.t.one", None)], None)
-    machine.call(3, "com.p.one", 2, 0)  # pending: embedded caller, network callee
+    machine.leave(2, "rejoin")  # the network client starts a new session on its transport
+    _check(machine)
+    assert [a.name for a in machine.live] == ["net1", "local2", "local4", "net5"]
+    machine.toggle_subscription(3, "com.t.one")
+    machine.toggle_registration(3, "com.p.one")
+    machine.testament(3, [("com.t.one", None, None), ("com.t.one", "detached", None)], None)
+    machine.testament(2, [("com.t.one", None, None)], None)
+    machine.call(2, "com.p.one", 3, 0)  # pending: embedded caller, network callee
     _check(machine)
     seen = len(observer.publications)
-    machine.kill(0, 0, "all")
+    machine.kill(0, 0, "all", "com.example.kicked")
     _check(machine)
     assert observer.publications[seen:] == []
     assert machine.router.session_count() == 1
