@@ -764,6 +764,42 @@ def test_kill_all_ends_sessions_without_testaments_or_meta_events() -> None:
     machine.teardown()
 
 
+def test_calls_end_once_when_callee_or_caller_goes() -> None:
+    """Pinned: a killed session's callers get ``wamp.error.canceled``, the callee of its own
+    call one INTERRUPT ``killnowait`` (wamp-spec.md §3.4); its testaments honour their
+    black/white lists (§4.23)."""
+    machine = MetaMachine()
+    machine.observers(("rawsocket", "json"), ("bob", "worker"), {"com.t.one"})
+    machine.turning = False
+    net_observer, local_observer = machine.actors
+    machine.join(("websocket", "msgpack"), ("alice", "trusted"))
+    machine.join(None, ("alice", "trusted"))
+    network, embedded = machine.actors[2:]
+    machine.call(2, "com.p.one", 3, 0)  # token 1: network -> embedded
+    machine.call(3, "com.p.two", 2, 0)  # token 2: embedded -> network
+    machine.call(0, "com.p.one", 0, 0)  # token 3: network observer -> embedded
+    wills: list[tuple[str, str | None, dict[str, list[str]] | None]] = [
+        ("com.t.one", None, {"exclude_authrole": ["worker"]}),  # token 4
+        ("com.t.one", "detached", {"eligible_authrole": ["worker"]}),  # token 5
+    ]
+    machine.testament(3, wills, None)
+    _check(machine)
+    machine.kill(0, 3, "router", None)
+    _check(machine)
+    to_embedded, from_embedded, observer_call = machine.calls
+    for call in (to_embedded, observer_call):  # its callers: canceled by the router
+        (answer,) = call.caller.answers[call.request_id]
+        assert isinstance(answer, RequestError) and not answer.local
+        assert answer.error == "wamp.error.canceled"
+    (answer,) = embedded.answers[from_embedded.request_id]  # its own call: ended locally
+    assert isinstance(answer, RequestError) and answer.local
+    assert from_embedded.invocation_id is not None
+    (interrupt,) = network.interrupts[from_embedded.invocation_id]
+    assert (interrupt.mode, interrupt.local) == ("killnowait", False)
+    assert (_wills(net_observer), _wills(local_observer)) == ([4], [5])
+    machine.teardown()
+
+
 MetaMachine.TestCase.settings = settings(
     max_examples=60,
     stateful_step_count=30,
