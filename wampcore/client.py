@@ -134,6 +134,7 @@ from .errors import (
 from .messages import (
     CALL,
     INVOCATION,
+    PPT_KEYS,
     PUBLISH,
     REGISTER,
     SUBSCRIBE,
@@ -247,15 +248,6 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
 
 #: The payload passthru options a verb's ``ppt`` may set (wamp-spec.md §4.18: the spec's
 #: ``ppt_*``, and Autobahn's ``enc_*``). The router passes exactly these on.
-PPT_KEYS = (
-    "ppt_scheme",
-    "ppt_serializer",
-    "ppt_cipher",
-    "ppt_keyid",
-    "enc_algo",
-    "enc_serializer",
-    "enc_key",
-)
 _PPT_PREFIXES = ("ppt_", "enc_")
 
 _CANCEL_MODES = ("skip", "kill", "killnowait")

@@ -42,6 +42,7 @@ __all__ = [
     "ERROR_REQUEST_TYPES",
     "MAX_ID",
     "MESSAGE_CLASSES",
+    "PPT_KEYS",
     "Abort",
     "Authenticate",
     "Call",
@@ -193,6 +194,18 @@ def _one_of(*allowed: str | None) -> Callable[[Any], bool]:
 # --- known Options/Details keys ------------------------------------------------------------------
 # Only keys WAMP (or Autobahn, whose behaviour the spec's vectors follow) defines are listed;
 # anything else is ignored.
+
+#: Payload passthru keys (wamp-spec.md §4.18, and Autobahn's ``enc_*``): they travel unchanged
+#: from CALL/PUBLISH/YIELD options to INVOCATION/EVENT/RESULT details.
+PPT_KEYS = (
+    "ppt_scheme",
+    "ppt_serializer",
+    "ppt_cipher",
+    "ppt_keyid",
+    "enc_algo",
+    "enc_serializer",
+    "enc_key",
+)
 
 _ENC: dict[str, Any] = {
     "enc_algo": _one_of(None, "cryptobox", "mqtt", "xbr"),

@@ -31,6 +31,7 @@ from typing import Any
 from ..errors import INVALID_URI, NO_SUCH_SUBSCRIPTION
 from ..ids import RandomSource, RouterScopeIds, global_id
 from ..messages import (
+    PPT_KEYS,
     PUBLISH,
     SUBSCRIBE,
     UNSUBSCRIBE,
@@ -66,15 +67,7 @@ BROKER_FEATURES: dict[str, bool] = {
 
 #: Payload-transparency keys travel from PUBLISH/CALL/YIELD options to EVENT/INVOCATION/RESULT
 #: details unchanged (wamp-spec.md §4.18), so an end-to-end encrypted payload stays decodable.
-PASS_THROUGH = (
-    "ppt_scheme",
-    "ppt_serializer",
-    "ppt_cipher",
-    "ppt_keyid",
-    "enc_algo",
-    "enc_serializer",
-    "enc_key",
-)
+PASS_THROUGH = PPT_KEYS
 
 _FILTER_KEYS = (
     ("eligible", "id", True),
