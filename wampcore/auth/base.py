@@ -162,7 +162,9 @@ def unhex(text: object, length: int, what: str) -> bytes:
 class Verifier:
     """The router half of one authentication attempt (one CHALLENGE, at most one AUTHENTICATE).
 
-    Every method's verifier takes its credentials positionally and these keywords:
+    Every method's verifier takes its credentials first and passes these keywords on to this
+    base unchanged (``**context``), which keeps them as attributes of the same names (``rng`` as
+    ``_rng``):
 
     * ``authid``, ``authrole``, ``authprovider``: the principal being authenticated (WAMP-CRA puts
       them in the signed challenge; the others keep them for the embedding router);

@@ -164,24 +164,9 @@ class CryptosignVerifier(Verifier):
         self,
         authorized_keys: Iterable[str],
         client_authextra: Mapping[str, Any] | None,
-        *,
-        authid: str | None,
-        session_id: int,
-        rng: AuthRandom,
-        now_iso: str,
-        authrole: str,
-        authprovider: str,
-        channel_id: bytes | None = None,
+        **context: Any,
     ) -> None:
-        super().__init__(
-            authid=authid,
-            session_id=session_id,
-            rng=rng,
-            now_iso=now_iso,
-            authrole=authrole,
-            authprovider=authprovider,
-            channel_id=channel_id,
-        )
+        super().__init__(**context)
         if isinstance(authorized_keys, str | bytes):
             raise CredentialError(
                 "authorized_keys must be a collection of hex keys, not one string"
@@ -201,14 +186,14 @@ class CryptosignVerifier(Verifier):
             raise AuthFailed("cryptosign: the pubkey is not one of the principal's keys")
         self.pubkey = pubkey.hex()
         self.channel_binding = _check_binding(client_authextra.get("channel_binding"))
-        self._challenge = random_bytes(rng, 32)
+        self._challenge = random_bytes(self._rng, 32)
         expected = self._challenge
         if self.channel_binding is not None:
-            if channel_id is None:
+            if self.channel_id is None:
                 raise AuthFailed("cryptosign: channel binding requested on a transport without one")
-            if len(channel_id) != 32:
+            if len(self.channel_id) != 32:
                 raise CredentialError("channel_id must be 32 bytes for cryptosign binding")
-            expected = _xor(expected, channel_id)
+            expected = _xor(expected, self.channel_id)
         self._expected = expected
         try:
             self._verify_key = ed.Ed25519PublicKey.from_public_bytes(pubkey)

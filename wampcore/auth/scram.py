@@ -374,28 +374,13 @@ class ScramVerifier(Verifier):
         self,
         credential: Mapping[str, Any] | ScramCredential,
         client_authextra: Mapping[str, Any] | None,
-        *,
-        authid: str | None,
-        session_id: int,
-        rng: AuthRandom,
-        now_iso: str,
-        authrole: str,
-        authprovider: str,
-        channel_id: bytes | None = None,
+        **context: Any,
     ) -> None:
-        super().__init__(
-            authid=authid,
-            session_id=session_id,
-            rng=rng,
-            now_iso=now_iso,
-            authrole=authrole,
-            authprovider=authprovider,
-            channel_id=channel_id,
-        )
+        super().__init__(**context)
         cred = parse_scram_credential(credential)
-        if type(authid) is not str:
+        if type(self.authid) is not str:
             raise AuthFailed("scram: HELLO has no authid")
-        prepped = saslprep(authid)
+        prepped = saslprep(self.authid)
         if not isinstance(client_authextra, Mapping):
             raise AuthFailed("scram: HELLO.Details.authextra is missing")
         client_nonce = client_authextra.get("nonce")
@@ -407,7 +392,7 @@ class ScramVerifier(Verifier):
         if client_authextra.get("channel_binding") not in (None, ""):
             raise AuthFailed("scram: channel binding is not supported")
         self._cred = cred
-        self._nonce = base64.b64encode(raw + random_bytes(rng, 16)).decode("ascii")
+        self._nonce = base64.b64encode(raw + random_bytes(self._rng, 16)).decode("ascii")
         salt_b64 = base64.b64encode(cred.salt).decode("ascii")
         self._extra: dict[str, Any] = {
             "nonce": self._nonce,

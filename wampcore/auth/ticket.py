@@ -12,7 +12,7 @@ import hmac
 from typing import Any
 
 from ..messages import Authenticate, Challenge
-from .base import AuthFailed, AuthRandom, CredentialError, Verifier
+from .base import AuthFailed, CredentialError, Verifier
 
 __all__ = ["TicketClient", "TicketVerifier"]
 
@@ -47,24 +47,9 @@ class TicketVerifier(Verifier):
     def __init__(
         self,
         ticket: str,
-        *,
-        authid: str | None,
-        session_id: int,
-        rng: AuthRandom,
-        now_iso: str,
-        authrole: str,
-        authprovider: str,
-        channel_id: bytes | None = None,
+        **context: Any,
     ) -> None:
-        super().__init__(
-            authid=authid,
-            session_id=session_id,
-            rng=rng,
-            now_iso=now_iso,
-            authrole=authrole,
-            authprovider=authprovider,
-            channel_id=channel_id,
-        )
+        super().__init__(**context)
         if type(ticket) is not str:
             raise CredentialError("ticket must be a string")
         self._ticket = ticket.encode("utf-8")

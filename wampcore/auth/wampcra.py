@@ -27,7 +27,6 @@ from typing import Any
 from ..messages import Authenticate, Challenge
 from .base import (
     AuthFailed,
-    AuthRandom,
     CredentialError,
     Verifier,
     random_bytes,
@@ -125,23 +124,9 @@ class WampCraVerifier(Verifier):
         salt: str | None = None,
         iterations: int = 1000,
         keylen: int = 32,
-        authid: str | None,
-        session_id: int,
-        rng: AuthRandom,
-        now_iso: str,
-        authrole: str,
-        authprovider: str,
-        channel_id: bytes | None = None,
+        **context: Any,
     ) -> None:
-        super().__init__(
-            authid=authid,
-            session_id=session_id,
-            rng=rng,
-            now_iso=now_iso,
-            authrole=authrole,
-            authprovider=authprovider,
-            channel_id=channel_id,
-        )
+        super().__init__(**context)
         if salt is None:
             if secret is None or derived_key is not None:
                 raise CredentialError("plain wampcra needs the secret (and no derived_key)")
@@ -164,15 +149,15 @@ class WampCraVerifier(Verifier):
             else:
                 raise CredentialError("salted wampcra needs the secret or the derived_key")
         self._extra: dict[str, Any] = {}
-        nonce = base64.b64encode(random_bytes(rng, 48)).decode("ascii")
+        nonce = base64.b64encode(random_bytes(self._rng, 48)).decode("ascii")
         body = {
-            "authid": authid,
-            "authrole": authrole,
+            "authid": self.authid,
+            "authrole": self.authrole,
             "authmethod": self.method,
-            "authprovider": authprovider,
-            "session": session_id,
+            "authprovider": self.authprovider,
+            "session": self.session_id,
             "nonce": nonce,
-            "timestamp": now_iso,
+            "timestamp": self.now_iso,
         }
         text = json.dumps(body, ensure_ascii=False)
         self._extra["challenge"] = text
