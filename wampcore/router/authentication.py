@@ -309,15 +309,16 @@ class Authentication:
         return self._layer.authenticated(attempt)
 
     def _fail(self, conn: Connection, now: float, why: str) -> Refusal:
+        """A failed attempt: the one generic ABORT, delayed for a repeat offender. ``why`` is
+        for the reader of the call site only; the client is never told."""
         self._drop(conn.id)
         delay = self._count_failure(conn, now)
-        refusal = self._refusal(AUTHENTICATION_FAILED, _FAILED_MESSAGE)
-        return refusal if delay <= 0 else self._layer.delayed(refusal, delay, why)
+        return self._refusal(AUTHENTICATION_FAILED, _FAILED_MESSAGE, delay)
 
-    def _refusal(self, reason: str, message: str) -> Refusal:
-        from .sessions import Refusal
+    def _refusal(self, reason: str, message: str, delay: float = 0.0) -> Refusal:
+        from .sessions import Refusal  # sessions imports this module
 
-        return Refusal(reason, message)
+        return Refusal(reason, message, delay)
 
     def _count_failure(self, conn: Connection, now: float) -> float:
         address = _address(conn)

@@ -218,9 +218,6 @@ class SessionLayer:
             session_id=attempt.session_id,
         )
 
-    def delayed(self, refusal: Refusal, delay: float, why: str) -> Refusal:
-        return Refusal(refusal.reason, refusal.message, delay)
-
     def handshake_timeout(self) -> float:
         return float(self._config.limits.handshake_timeout)
 
