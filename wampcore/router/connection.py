@@ -18,6 +18,7 @@ from .._state import SessionTracker
 from .events import PeerId
 
 if TYPE_CHECKING:
+    from ..client import ClientPeer
     from ..transports.base import Framing
     from ..transports.direct import DirectLink
     from .session import Session
@@ -107,11 +108,12 @@ class LocalPeer(Connection):
 
     ``identity`` is what the join admits it as (authid, authrole, authextra); ``hidden`` marks
     the router's own service sessions, which the meta API does not list and which keep no realm
-    alive; ``service`` is run by the router after each step to let such a session handle what
+    alive; ``service(client)`` is run by the router after each step to let such a session (its
+    in-process ``client`` peer) handle what
     it received (embedded sessions are pumped by their adapter instead).
     """
 
-    __slots__ = ("hidden", "identity", "link", "service")
+    __slots__ = ("client", "hidden", "identity", "link", "service")
 
     def __init__(
         self,
@@ -122,10 +124,12 @@ class LocalPeer(Connection):
         *,
         identity: dict[str, Any],
         hidden: bool = False,
-        service: Callable[[], None] | None = None,
+        service: Callable[[ClientPeer], None] | None = None,
     ) -> None:
         super().__init__(peer_id, transport_info, tracker)
         self.link = link
         self.identity = identity
         self.hidden = hidden
         self.service = service
+        #: The in-process client peer at the other end of ``link`` (set once it exists).
+        self.client: ClientPeer | None = None

@@ -644,16 +644,13 @@ class Router:
     ) -> ClientPeer:
         """A hidden router-internal session for one of the router's own services (the meta
         API): ``service(peer)`` runs whenever the session was sent something."""
-        holder: list[ClientPeer] = []
-        peer = self._open_local(
+        return self._open_local(
             realm,
             {"authid": authid, "authrole": "trusted", "authextra": None},
             None,
             hidden=True,
-            service=lambda: service(holder[0]),
+            service=service,
         )
-        holder.append(peer)
-        return peer
 
     def report_internal_error(self, exc: BaseException) -> None:
         """A router bug outside any one connection's handling (deferred work): reported as an
@@ -694,8 +691,8 @@ class Router:
                 self._drain_local(lp)
             elif self._service_input:
                 lp = self._service_input.pop(next(iter(self._service_input)))
-                if not lp.finished and lp.service is not None:
-                    self._contained(lp, lp.service)
+                if not lp.finished and lp.service is not None and lp.client is not None:
+                    self._contained(lp, lp.service, lp.client)
             elif not self.sessions.run_deferred():
                 return
 
@@ -746,7 +743,7 @@ class Router:
         roles: dict[str, dict[str, Any]] | None,
         *,
         hidden: bool = False,
-        service: Callable[[], None] | None = None,
+        service: Callable[[ClientPeer], None] | None = None,
     ) -> ClientPeer:
         link = DirectLink()
         peer_id = PeerId(next(self._peer_ids))
@@ -770,7 +767,13 @@ class Router:
         link.on_client_output = output
         # The HELLO is queued at construction; it is routed when the step settles (at once, if
         # no step is running).
-        return ClientPeer(realm, link, roles=roles, agent=AGENT, strict_request_ids=True)
+        lp.client = ClientPeer(realm, link, roles=roles, agent=AGENT, strict_request_ids=True)
+        if lp.service is not None and link.to_client:
+            # Routed at once (no step was running) before the client existed: serve it now.
+            self._service_input[peer_id] = lp
+            if not self._busy:
+                self._run(lambda: None)
+        return lp.client
 
     def _drain_local(self, lp: LocalPeer) -> None:
         link = lp.link
