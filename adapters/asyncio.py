@@ -11,6 +11,9 @@ Server::
     server = await serve(Router(), ["ws://127.0.0.1:8080/ws", "rs://127.0.0.1:8081"])
     ...
     await server.close()        # GOODBYE wamp.close.system_shutdown to everyone, flush, close
+
+The object API (``procedure``/``topic`` decorators, ``session.register_object``,
+``session.proxy``, ``session.events``) and streaming calls: docs/client-api.md.
 """
 
 from .asyncio_client import (
@@ -18,6 +21,9 @@ from .asyncio_client import (
     ConnectionFailed,
     ConnectionLost,
     ConnectionRefused,
+    Event,
+    EventOverflow,
+    EventStream,
     HandshakeFailed,
     Reconnect,
     Registration,
@@ -27,6 +33,8 @@ from .asyncio_client import (
     Subscription,
     TLSFailed,
     connect,
+    procedure,
+    topic,
 )
 from .asyncio_server import Listener, ListenError, RouterServer, serve
 
@@ -35,6 +43,9 @@ __all__ = [
     "ConnectionFailed",
     "ConnectionLost",
     "ConnectionRefused",
+    "Event",
+    "EventOverflow",
+    "EventStream",
     "HandshakeFailed",
     "ListenError",
     "Listener",
@@ -47,5 +58,7 @@ __all__ = [
     "Subscription",
     "TLSFailed",
     "connect",
+    "procedure",
     "serve",
+    "topic",
 ]

@@ -251,6 +251,8 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
 _PPT_PREFIXES = ("ppt_", "enc_")
 
 _CANCEL_MODES = ("skip", "kill", "killnowait")
+#: How many answered-early progressive invocations are remembered (their late chunks dropped).
+_ANSWERED_STREAMS_KEPT = 1024
 
 #: Features with more than one name in use: ours first. ``payload_transparency`` is Autobahn's
 #: and Crossbar.io's name for payload passthru (wamp-spec.md §4.18).
@@ -617,6 +619,8 @@ class _Invocation:
     registration_id: int
     procedure: str
     receive_progress: bool
+    #: The caller is still streaming this invocation's arguments (wamp-spec.md §4.3).
+    streaming: bool = False
 
 
 def parse_on_leave(args: Sequence[Any] | None) -> tuple[int, str | None, str | None]:
@@ -825,6 +829,10 @@ class ClientPeer:
         self._leaving: tuple[str, str | None] | None = None
         #: Invocations that ended with their session: answers to them are dropped, not errors.
         self._ended_invocations: set[int] = set()
+        #: Progressive invocations answered before their final chunk (the callee may finish
+        #: first, wamp-spec.md §4.3): chunks still in flight for them are dropped. With lenient
+        #: request ids the state table cannot tell such a chunk from a new INVOCATION.
+        self._answered_streams: dict[int, None] = {}
         #: subscription id -> (topic, match); registration id -> (procedure, match).
         self._subscriptions: dict[int, tuple[str, str]] = {}
         self._registrations: dict[int, tuple[str, str]] = {}
@@ -1254,6 +1262,8 @@ class ClientPeer:
             payload=payload,
         )
         self._send(msg)
+        if not progress and inv is not None:
+            self._note_answered(invocation_id, inv)
 
     def yield_error(
         self,
@@ -1271,7 +1281,8 @@ class ClientPeer:
         """
         details: dict[str, Any] = {}
         passthru = _merge_ppt(details, ppt, "ERROR") or payload is not None
-        if self._invocation(invocation_id) is None and invocation_id in self._ended_invocations:
+        inv = self._invocation(invocation_id)
+        if inv is None and invocation_id in self._ended_invocations:
             return
         if passthru:
             self._require("callee", "payload_passthru_mode", router="dealer")
@@ -1285,6 +1296,16 @@ class ClientPeer:
             payload=payload,
         )
         self._send(msg)
+        if inv is not None:
+            self._note_answered(invocation_id, inv)
+
+    def _note_answered(self, invocation_id: int, inv: _Invocation) -> None:
+        """An invocation got its final answer: remember it if its caller was still streaming."""
+        if inv.streaming and self._invocation(invocation_id) is None:
+            streams = self._answered_streams
+            streams[invocation_id] = None
+            if len(streams) > _ANSWERED_STREAMS_KEPT:
+                del streams[next(iter(streams))]
 
     def cancel(self, call_request_id: int, mode: str = "kill") -> None:
         """Send CANCEL for a pending call (skip, kill or killnowait; wamp-spec.md §4.5).
@@ -1409,6 +1430,7 @@ class ClientPeer:
         self._hello_sent = True
         self._answered = []
         self._ended_invocations.clear()
+        self._answered_streams.clear()
         self._leaving = None
         self._quiet = False
 
@@ -1773,6 +1795,12 @@ class ClientPeer:
             )
         inv = self._invocation(msg.request_id)
         continuation = inv is not None
+        if inv is None and msg.request_id in self._answered_streams:
+            # A chunk of a progressive invocation we already answered: late, dropped.
+            self._tracker.forget(msg.request_id, mine=False)
+            if not progress:
+                del self._answered_streams[msg.request_id]
+            return
         if inv is None:
             reg = self._registrations.get(msg.registration_id)
             if reg is None:
@@ -1790,6 +1818,7 @@ class ClientPeer:
             raise RemoteProtocolError(
                 f"INVOCATION {msg.request_id} continues under another registration"
             )
+        inv.streaming = progress
         caller = d.get("caller")
         timeout = d.get("timeout")
         self._events.append(
