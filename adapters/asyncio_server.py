@@ -4,6 +4,11 @@ It owns sockets, the event loop's clock and its timers, nothing else: every WAMP
 router's. Each connection is an :class:`asyncio.Protocol`; a peer's queued bytes are taken from
 the router only while its transport is writable (``pause_writing``/``resume_writing``), so the
 router's per-peer outbound budget sees a slow reader as it really is.
+
+Writes are coalesced: what the reads of one event-loop iteration made the router queue is
+written once per peer, by one callback scheduled for the next iteration (``_after``), instead of
+once per read -- ten publishers read in one iteration cost each subscriber one ``write``, not
+ten. Until then the bytes wait in the router's queue, under its budget.
 """
 
 from __future__ import annotations
@@ -14,12 +19,12 @@ import logging
 import os
 import ssl as _ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from wampcore.client import ClientPeer
-from wampcore.router import PeerId, Router
+from wampcore.router import HttpRequested, PeerId, Router
 
 from .endpoints import (
     DEFAULT_SERIALIZERS,
@@ -28,11 +33,12 @@ from .endpoints import (
     remove_stale_socket,
 )
 from .endpoints import channel_id as tls_channel_id
+from .http import HttpOptions, HttpService
 
 if TYPE_CHECKING:
     from .local import LocalSession, _LocalLink
 
-__all__ = ["ListenError", "Listener", "RouterServer", "serve"]
+__all__ = ["ListenError", "Listener", "RouterServer", "event_loop_factory", "run", "serve"]
 
 log = logging.getLogger("wampcore.adapters.asyncio")
 
@@ -51,29 +57,71 @@ class ListenError(OSError):
 
 @dataclass(frozen=True)
 class Listener:
-    """Where to accept connections: a URL (see :mod:`.endpoints`), TLS context, serializers."""
+    """Where to accept connections: a URL (see :mod:`.endpoints`), TLS context, serializers.
+
+    A ``ws://``/``wss://`` URL with a path also serves plain HTTP on its other paths: the
+    status page, ``/health``, ``/metrics`` and ``static_dir`` (the ``[[listeners]]`` keys of
+    the same names; rules in ``wampcore.config.ListenerConfig`` and docs/http.md).
+    """
 
     url: str
     ssl: _ssl.SSLContext | None = None
     serializers: Sequence[str] = DEFAULT_SERIALIZERS
     #: Largest inbound message; None: the router configuration's ``limits.max_message_size``.
     max_message_size: int | None = None
+    status_page: bool = True
+    health: bool = True
+    metrics: bool = True
+    static_dir: str | None = None
+    status_authrole: str | None = None
+
+    @property
+    def http_options(self) -> HttpOptions:
+        return HttpOptions(
+            status_page=self.status_page,
+            health=self.health,
+            metrics=self.metrics,
+            static_dir=self.static_dir,
+            status_authrole=self.status_authrole,
+        )
+
+
+def http_service(router: Router, endpoint: Endpoint, listener: Listener) -> HttpService | None:
+    """The plain-HTTP service of a listener, or None if it serves none (RawSocket, a WebSocket
+    URL without a path, everything switched off). Raises :class:`ListenError` for a
+    ``static_dir`` that is not a directory."""
+    options = listener.http_options
+    if not endpoint.websocket or not endpoint.path or not options.serves_http:
+        return None
+    try:
+        return HttpService(router, options, endpoint.path)
+    except ValueError as exc:
+        raise ListenError(f"cannot listen on {listener.url}: {exc}") from None
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, server: RouterServer, endpoint: Endpoint, listener: Listener) -> None:
+    def __init__(
+        self,
+        server: RouterServer,
+        endpoint: Endpoint,
+        listener: Listener,
+        http: HttpService | None = None,
+    ) -> None:
         self._server = server
         self._endpoint = endpoint
         self._listener = listener
+        self.http = http
         self.transport: asyncio.Transport | None = None
         self.peer: PeerId | None = None
         self.writable = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport; uvloop's are not subclasses of asyncio.Transport.
+        self.transport = cast(asyncio.Transport, transport)
         limit = self._listener.max_message_size or self._server.max_message_size
-        framing = self._endpoint.server_framing(self._listener.serializers, max_message_size=limit)
+        framing = self._endpoint.server_framing(
+            self._listener.serializers, max_message_size=limit, http=self.http is not None
+        )
         info: dict[str, Any] = {
             "type": self._endpoint.transport,
             "protocol": self._endpoint.url.split("://", 1)[0],
@@ -137,6 +185,9 @@ class RouterServer:
         #: Embedded sessions (see :meth:`local_session`), pumped after every router step.
         self._locals: dict[_LocalLink, None] = {}
         self._pumping = False
+        #: Connections touched since the last pass of ``_after_iteration`` (None: scheduled
+        #: for no connection in particular); the pass is scheduled while this is not empty.
+        self._touched: dict[_Connection | None, None] = {}
         #: The URLs actually listened on (with ephemeral ports filled in), in listener order.
         self.urls: list[str] = []
 
@@ -147,9 +198,10 @@ class RouterServer:
         endpoint = parse_url(listener.url)
         if endpoint.tls and listener.ssl is None:
             raise ListenError(f"{listener.url}: a TLS listener needs an ssl context")
+        http = http_service(self.router, endpoint, listener)
 
         def factory() -> _Connection:
-            return _Connection(self, endpoint, listener)
+            return _Connection(self, endpoint, listener, http)
 
         try:
             if endpoint.unix_path is not None:
@@ -273,13 +325,20 @@ class RouterServer:
     # --- the pump ---------------------------------------------------------------------------
 
     def _after(self, conn: _Connection | None) -> None:
-        """Flush every writable peer, close finished ones, let embedded sessions run, deliver
-        events, rearm the timer."""
-        if self._pumping:
-            return  # the pump in progress does all of this when it is done
+        """Once per event-loop iteration, after its reads (see the module docstring): flush
+        every writable peer, close finished ones, let embedded sessions run, deliver events,
+        rearm the timer."""
+        if not self._touched:
+            self._loop.call_soon(self._after_iteration)
+        self._touched[conn] = None
+
+    def _after_iteration(self) -> None:
+        touched = list(self._touched)
+        self._touched.clear()
         self.flush()
-        if conn is not None and conn.peer is not None:
-            self._maybe_close(conn)
+        for conn in touched:
+            if conn is not None and conn.peer is not None:
+                self._maybe_close(conn)
         self._pump_locals()
         self._events()
         self._rearm()
@@ -308,10 +367,21 @@ class RouterServer:
 
     def _events(self) -> None:
         while (event := self.router.next_event()) is not None:
+            if type(event) is HttpRequested:
+                self._answer_http(event)
             if self._on_event is not None:
                 self._on_event(event)
             elif log.isEnabledFor(logging.DEBUG):
                 log.debug("%s", event)
+
+    def _answer_http(self, event: HttpRequested) -> None:
+        conn = self._connections.get(event.peer)
+        if conn is None or conn.http is None:
+            return
+        status, headers, body = conn.http.answer(event.request, self._loop.time())
+        if self.router.http_respond(event.peer, status, headers, body):
+            self.flush()
+            self._maybe_close(conn)
 
     def _rearm(self) -> None:
         deadline = self.router.next_deadline()
@@ -390,3 +460,39 @@ async def serve(
         await server.close()
         raise
     return server
+
+
+T = TypeVar("T")
+
+#: Set to ``0`` to run on asyncio's own event loop even where uvloop is installed.
+UVLOOP_VARIABLE = "WAMPCORE_UVLOOP"
+
+
+def event_loop_factory(
+    use_uvloop: bool | None = None,
+) -> Callable[[], asyncio.AbstractEventLoop]:
+    """How to make the event loop a server runs on: uvloop's when it is installed (the
+    ``wampcore[speed]`` extra) -- fewer objects per connection and cheaper reads and writes
+    -- unless ``use_uvloop`` is False or the environment sets ``WAMPCORE_UVLOOP=0``;
+    otherwise asyncio's. ``use_uvloop=True`` without uvloop raises ``ImportError``."""
+    if use_uvloop is None:
+        use_uvloop = os.environ.get(UVLOOP_VARIABLE, "1") != "0"
+        if use_uvloop:
+            try:
+                import uvloop
+            except ImportError:
+                return asyncio.new_event_loop
+            factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+            return factory
+    if use_uvloop:
+        import uvloop
+
+        factory = uvloop.new_event_loop
+        return factory
+    return asyncio.new_event_loop
+
+
+def run(main: Coroutine[Any, Any, T], *, use_uvloop: bool | None = None) -> T:
+    """``asyncio.run(main)`` on the loop :func:`event_loop_factory` picks."""
+    with asyncio.Runner(loop_factory=event_loop_factory(use_uvloop)) as runner:
+        return runner.run(main)

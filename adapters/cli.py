@@ -78,6 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     router.add_argument("--config", metavar="FILE", help="TOML configuration file")
     router.add_argument("--tls-cert", metavar="PEM", help="certificate chain for wss:// and rss://")
     router.add_argument("--tls-key", metavar="PEM", help="private key for wss:// and rss://")
+    router.add_argument(
+        "--cluster",
+        metavar="URL",
+        help="join a cluster of routers over NATS, e.g. nats://127.0.0.1:4222 (docs/cluster.md)",
+    )
+    router.add_argument(
+        "--node", metavar="NAME", help="this node's name in the cluster (default: host-pid)"
+    )
 
     def client(name: str, what: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=help_text)
@@ -333,7 +341,23 @@ def _router_setup(args: argparse.Namespace) -> tuple[RouterConfig, list[Listener
                 context.load_cert_chain(cert, key)
             except (OSError, ssl.SSLError) as exc:
                 raise _Fail(f"cannot load TLS certificate {cert}: {exc}", EXIT_USAGE) from None
-        out.append(Listener(item.url, context, item.serializers, item.max_message_size))
+        static_dir = item.static_dir
+        if static_dir is not None and args.config:
+            # Relative to the configuration file, so the file works from any directory.
+            static_dir = os.path.join(os.path.dirname(os.path.abspath(args.config)), static_dir)
+        out.append(
+            Listener(
+                item.url,
+                context,
+                item.serializers,
+                item.max_message_size,
+                status_page=item.status_page,
+                health=item.health,
+                metrics=item.metrics,
+                static_dir=static_dir,
+                status_authrole=item.status_authrole,
+            )
+        )
     return config, out
 
 
@@ -349,10 +373,19 @@ def _with_realms(config: RouterConfig, names: Sequence[str]) -> RouterConfig:
 
 async def _router(args: argparse.Namespace) -> int:
     config, listeners = _router_setup(args)
+    backplane = await _backplane(args, config)
     router, events = Router(config), _EventLog()
-    server = await serve(
-        router, listeners, max_message_size=config.limits.max_message_size, on_event=events
-    )
+    try:
+        server = await serve(
+            router, listeners, max_message_size=config.limits.max_message_size, on_event=events
+        )
+    except BaseException:
+        if backplane is not None:
+            await backplane.close()
+        raise
+    if backplane is not None:
+        await backplane.attach(server)
+        print(f"cluster node {backplane.node} on {backplane.config.url}", flush=True)
     names = ", ".join(realm.name for realm in config.realms)
     print(f"wampcore router: realm{'s' if len(config.realms) > 1 else ''} {names}", flush=True)
     for url in server.urls:
@@ -362,8 +395,34 @@ async def _router(args: argparse.Namespace) -> int:
     finally:
         print("shutting down", file=sys.stderr, flush=True)
         await server.close()
+        if backplane is not None:
+            await backplane.close()
         events.flush()
     return 0
+
+
+async def _backplane(args: argparse.Namespace, config: RouterConfig) -> Any:
+    """The NATS backplane if ``--cluster`` or a ``[cluster]`` table asks for one."""
+    if args.cluster is None and args.node is None and config.cluster is None:
+        return None
+    import dataclasses
+
+    from wampcore.config import ClusterConfig
+
+    cluster = config.cluster or ClusterConfig()
+    if args.cluster is not None:
+        cluster = dataclasses.replace(cluster, url=args.cluster)
+    if args.node is not None:
+        cluster = dataclasses.replace(cluster, node=args.node)
+    elif args.cluster is None and config.cluster is None:
+        raise _Fail("--node needs --cluster (or a [cluster] table)", EXIT_USAGE)
+    cluster.validate()
+    from .cluster import Backplane, ClusterUnavailable
+
+    try:
+        return await Backplane.connect(cluster)
+    except ClusterUnavailable as exc:
+        raise _Fail(str(exc), EXIT_CONNECTION) from None
 
 
 class _EventLog:

@@ -103,9 +103,14 @@ class Endpoint:
         )
 
     def server_framing(
-        self, serializers: Sequence[str] = DEFAULT_SERIALIZERS, *, max_message_size: int
+        self,
+        serializers: Sequence[str] = DEFAULT_SERIALIZERS,
+        *,
+        max_message_size: int,
+        http: bool = False,
     ) -> RawSocketServer | WebSocketServer:
-        """A fresh server framing for one accepted connection on this endpoint."""
+        """A fresh server framing for one accepted connection on this endpoint; ``http``: a
+        WebSocket with a path surfaces plain HTTP requests for other paths (adapters/http.py)."""
         names = _check_serializers(serializers)
         if not self.websocket:
             return RawSocketServer(names, max_message_size=max_message_size)
@@ -115,6 +120,7 @@ class Endpoint:
             max_message_size=max_message_size,
             # Autobahn clients that name no subprotocol mean JSON.
             fallback_subprotocol="wamp.2.json",
+            http=http,
         )
 
 

@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from wampcore.client import ClientPeer
-from wampcore.router import PeerId, Router
+from wampcore.router import HttpRequested, PeerId, Router
 
-from .asyncio_server import Listener, ListenError
+from .asyncio_server import Listener, ListenError, http_service
 from .endpoints import Endpoint, parse_url, remove_stale_socket
+from .http import HttpService
 
 if TYPE_CHECKING:
     from .local import _LocalLink
@@ -38,10 +39,17 @@ _CLOSE = b""  # in an outbox: close the socket after what came before
 
 
 class _Conn:
-    def __init__(self, sock: socket.socket, endpoint: Endpoint, listener: Listener) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        endpoint: Endpoint,
+        listener: Listener,
+        http: HttpService | None = None,
+    ) -> None:
         self.sock = sock
         self.endpoint = endpoint
         self.listener = listener
+        self.http = http
         self.peer: PeerId | None = None
         self.outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self.busy = False  # the writer holds bytes it has not finished writing
@@ -93,6 +101,11 @@ class ThreadedRouterServer:
             if endpoint.tls and listener.ssl is None:
                 raise ListenError(f"{listener.url}: a TLS listener needs an ssl context")
             try:
+                http = http_service(self.router, endpoint, listener)
+            except ListenError:
+                self._close_sockets()
+                raise
+            try:
                 if endpoint.unix_path is not None:
                     remove_stale_socket(endpoint.unix_path)
                     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -107,7 +120,7 @@ class ThreadedRouterServer:
                 raise ListenError.from_os_error(listener.url, exc) from None
             self._sockets.append(sock)
             self.urls.append(url)
-            self._spawn(self._accept, sock, endpoint, listener)
+            self._spawn(self._accept, sock, endpoint, listener, http)
         self._spawn(self._route)
         return self
 
@@ -216,13 +229,19 @@ class ThreadedRouterServer:
 
     # --- I/O threads: bytes only ------------------------------------------------------------
 
-    def _accept(self, listening: socket.socket, endpoint: Endpoint, listener: Listener) -> None:
+    def _accept(
+        self,
+        listening: socket.socket,
+        endpoint: Endpoint,
+        listener: Listener,
+        http: HttpService | None,
+    ) -> None:
         while True:
             try:
                 sock, _ = listening.accept()
             except OSError:
                 return  # the listening socket was closed
-            conn = _Conn(sock, endpoint, listener)
+            conn = _Conn(sock, endpoint, listener, http)
             with self._open_lock:
                 if self._stopped.is_set():
                     sock.close()  # accepted as close() began: nobody would ever close it
@@ -297,6 +316,8 @@ class ThreadedRouterServer:
                 touched.extend(self._conns.values())
             # Events first: the application's answers to them (auth_welcome ...) are output too.
             while (event := router.next_event()) is not None:
+                if type(event) is HttpRequested:
+                    self._answer_http(event, now)
                 if self._on_event is not None:
                     try:
                         self._on_event(event)
@@ -327,6 +348,7 @@ class ThreadedRouterServer:
             framing = conn.endpoint.server_framing(
                 conn.listener.serializers,
                 max_message_size=conn.listener.max_message_size or self.max_message_size,
+                http=conn.http is not None,
             )
             info = {"type": conn.endpoint.transport, "peer": str(conn.sock.getpeername())}
             conn.peer = router.accept(framing, info, now=now)
@@ -340,6 +362,12 @@ class ThreadedRouterServer:
             self._conns.pop(conn.peer, None)
             router.connection_lost(conn.peer)
             conn.peer = None
+
+    def _answer_http(self, event: HttpRequested, now: float) -> None:
+        conn = self._conns.get(event.peer)
+        if conn is not None and conn.http is not None:
+            status, headers, body = conn.http.answer(event.request, now)
+            self.router.http_respond(event.peer, status, headers, body)
 
     def _flush(self, conn: _Conn | None) -> None:
         if conn is None or conn.peer is None or conn.closing:

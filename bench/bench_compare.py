@@ -512,18 +512,23 @@ ROWS = [
 
 
 def run_all(
-    names: Sequence[str], s: Settings, runs: int, crossbar: str | None, log: Callable[[str], None]
+    names: Sequence[str],
+    s: Settings,
+    runs: int,
+    crossbar: str | None,
+    log: Callable[[str], None],
+    scenarios: Sequence[Scenario] = SCENARIOS,
 ) -> dict[str, dict[str, list[dict[str, float]]]]:
     """Every scenario on every target, ``runs`` times; the target order rotates per run."""
     results: dict[str, dict[str, list[dict[str, float]]]] = {
-        n: {sc.key: [] for sc in SCENARIOS} for n in names
+        n: {sc.key: [] for sc in scenarios} for n in names
     }
-    per_target = 120 + len(SCENARIOS) * (s.warmup + s.duration + 40) + s.sessions / 20
+    per_target = 120 + len(scenarios) * (s.warmup + s.duration + 40) + s.sessions / 20
     for run in range(runs):
         order = [names[(run + i) % len(names)] for i in range(len(names))]
         for name in order:
             with start(name, per_target, crossbar) as target:
-                for sc in SCENARIOS:
+                for sc in scenarios:
                     target.quiesce(s.settle)
                     sample = sc.run(target, s)
                     results[name][sc.key].append(sample)
@@ -616,6 +621,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--noise-sample", type=float, default=1.0, help="idle /proc/stat sample first, s"
     )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(sc.key for sc in SCENARIOS),
+        help="comma-separated subset of " + ",".join(sc.key for sc in SCENARIOS),
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     runs = args.runs or (3 if quick else 5)
@@ -631,6 +641,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = [n for n in args.targets.split(",") if n]
     if unknown := set(names) - set(TARGETS):
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    wanted = [k for k in args.scenarios.split(",") if k]
+    if unknown := set(wanted) - {sc.key for sc in SCENARIOS}:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    scenarios = [sc for sc in SCENARIOS if sc.key in wanted]
     notes = []
     crossbar = None
     if "crossbar" in names:
@@ -649,7 +663,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     time.sleep(args.noise_sample)
     idle_steal, idle_busy = noise(idle0, proc_stat())
     load0, stat0, t0 = loadavg(), proc_stat(), time.monotonic()
-    results = run_all(names, settings, runs, crossbar, log)
+    results = run_all(names, settings, runs, crossbar, log, scenarios)
     steal, busy = noise(stat0, proc_stat())
     transport = "RawSocket" if settings.transport == "rs" else "WebSocket"
     print(

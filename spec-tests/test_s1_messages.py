@@ -17,6 +17,7 @@ import pytest
 from wampcore import LocalProtocolError, RemoteProtocolError
 from wampcore import messages as m
 from wampcore.errors import PROTOCOL_VIOLATION
+from wampcore.schema import MESSAGES
 
 # One valid wire list per message type, with every optional trailing element present.
 FULL: dict[int, list[Any]] = {
@@ -47,98 +48,34 @@ FULL: dict[int, list[Any]] = {
     m.YIELD: [70, 7, {}, ["a"], {"k": 1}],
 }
 
-# The shortest legal length of each message (wamp-spec §1.2, "Len" column).
-MIN_LEN = {
-    m.ABORT: 3,
-    m.ERROR: 5,
-    m.PUBLISH: 4,
-    m.UNSUBSCRIBED: 2,
-    m.EVENT: 4,
-    m.CALL: 4,
-    m.RESULT: 3,
-    m.UNREGISTERED: 2,
-    m.INVOCATION: 4,
-    m.YIELD: 3,
-}
+# The position tables come from wampcore/schema.py, the one description of the messages;
+# test_s1_schema.py checks that description against the spec's own message table (§1.2).
+
+# The shortest legal length of each message whose length varies (wamp-spec §1.2, "Len" column).
+MIN_LEN: dict[int, int] = {s.code: s.min_len for s in MESSAGES if s.min_len < s.max_len}
 
 # Positions holding an id (wamp-spec §1.2 / §2.1).
 ID_POSITIONS: dict[int, list[int]] = {
-    m.WELCOME: [1],
-    m.ERROR: [2],
-    m.PUBLISH: [1],
-    m.PUBLISHED: [1, 2],
-    m.SUBSCRIBE: [1],
-    m.SUBSCRIBED: [1, 2],
-    m.UNSUBSCRIBE: [1, 2],
-    m.UNSUBSCRIBED: [1],
-    m.EVENT: [1, 2],
-    m.EVENT_RECEIVED: [1],
-    m.CALL: [1],
-    m.CANCEL: [1],
-    m.RESULT: [1],
-    m.REGISTER: [1],
-    m.REGISTERED: [1, 2],
-    m.UNREGISTER: [1, 2],
-    m.UNREGISTERED: [1],
-    m.INVOCATION: [1, 2],
-    m.INTERRUPT: [1],
-    m.YIELD: [1],
+    s.code: s.positions("id") for s in MESSAGES if s.positions("id")
 }
 
 # Positions holding an Options/Details/Extra dict.
 DICT_POSITIONS: dict[int, int] = {
-    m.HELLO: 2,
-    m.WELCOME: 2,
-    m.ABORT: 1,
-    m.CHALLENGE: 2,
-    m.AUTHENTICATE: 2,
-    m.GOODBYE: 1,
-    m.ERROR: 3,
-    m.PUBLISH: 2,
-    m.SUBSCRIBE: 2,
-    m.UNSUBSCRIBED: 2,
-    m.EVENT: 3,
-    m.CALL: 2,
-    m.CANCEL: 2,
-    m.RESULT: 2,
-    m.REGISTER: 2,
-    m.UNREGISTERED: 2,
-    m.INVOCATION: 3,
-    m.INTERRUPT: 2,
-    m.YIELD: 2,
+    s.code: [*s.positions("options"), *s.positions("extra")][0]
+    for s in MESSAGES
+    if s.positions("options") or s.positions("extra")
 }
 
 # Positions holding a URI.
 URI_POSITIONS: dict[int, int] = {
-    m.HELLO: 1,
-    m.ABORT: 2,
-    m.GOODBYE: 2,
-    m.ERROR: 4,
-    m.PUBLISH: 3,
-    m.SUBSCRIBE: 3,
-    m.CALL: 3,
-    m.REGISTER: 3,
+    s.code: s.positions("uri")[0] for s in MESSAGES if s.positions("uri")
 }
 
 # Where the application payload starts, for the messages that carry one.
-PAYLOAD_AT = {
-    m.ABORT: 3,
-    m.ERROR: 5,
-    m.PUBLISH: 4,
-    m.EVENT: 4,
-    m.CALL: 4,
-    m.RESULT: 3,
-    m.INVOCATION: 4,
-    m.YIELD: 3,
-}
-TRANSPARENT_CONTAINER = {
-    m.ERROR: 3,
-    m.PUBLISH: 2,
-    m.EVENT: 3,
-    m.CALL: 2,
-    m.RESULT: 2,
-    m.INVOCATION: 3,
-    m.YIELD: 2,
+PAYLOAD_AT: dict[int, int] = {s.code: s.payload_at for s in MESSAGES if s.payload_at is not None}
+# The Options/Details whose enc_algo a transparent payload needs (ABORT carries none).
+TRANSPARENT_CONTAINER: dict[int, int] = {
+    s.code: s.position(s.container) for s in MESSAGES if s.container is not None
 }
 
 

@@ -7,6 +7,10 @@ assert ``from_wire(decode(encode(msg.to_wire()))) == msg`` for anything drawn fr
 no NaN, integers within MessagePack's 64-bit range, no lone surrogates, and no string values
 that start with NUL (the JSON binary convention, wamp-spec §5.2, would turn them into bytes).
 
+Which fields a message has, their kinds, and the known Options/Details keys with their value
+kinds come from ``wampcore/schema.py`` (the table the codec is generated from); only the
+schema's hooks (roles, patterns, revocations) are drawn by hand here.
+
 Import from test modules as ``from strategies import messages`` (``tests/`` has no
 ``__init__.py``, so pytest puts it on ``sys.path``).
 
@@ -26,6 +30,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from wampcore import messages as m
+from wampcore import schema
 
 __all__ = [
     "MESSAGE_STRATEGIES",
@@ -39,7 +44,7 @@ __all__ = [
     "wire_lists",
 ]
 
-MAX_ID = 2**53
+MAX_ID = m.MAX_ID
 
 # --- scalars ---------------------------------------------------------------------------------
 
@@ -143,87 +148,32 @@ _forward_for = st.lists(
     max_size=2,
 )
 
-_ENC: dict[str, st.SearchStrategy[Any]] = {
-    "enc_algo": st.sampled_from(["cryptobox", "mqtt", "xbr"]),
-    "enc_serializer": st.sampled_from(["json", "msgpack", "cbor", "ubjson", "opaque"]),
-    "enc_key": _text,
-    "ppt_scheme": _text,
-    "ppt_serializer": _text,
-    "ppt_cipher": _text,
-    "ppt_keyid": _text,
-    "forward_for": _forward_for,
-    "transaction_hash": _text,
-}
 
-# Known keys and a valid value strategy for each (wamp-spec §1.4).
+def _value(kind: schema.ValueKind) -> st.SearchStrategy[Any]:
+    """A valid value for a known key of this kind (wampcore/schema.py VALUE_KINDS)."""
+    if isinstance(kind, schema.OneOf):
+        return st.sampled_from([v for v in kind.values if v is not None])
+    return _BY_KIND[kind]
+
+
+_BY_KIND: dict[str, st.SearchStrategy[Any]] = {
+    "bool": _bool,
+    "str": _text,
+    "id": ids(),
+    "count": _nonneg,
+    "uri": uris(),
+    "str_dict": _small_dict,
+    "id_list": _id_list,
+    "str_list": _str_list,
+    # The one list of dicts WAMP knows is forward_for; its entries have this shape.
+    "dict_list": _forward_for,
+}
+assert set(_BY_KIND) == set(schema.VALUE_KINDS)
+
+# Known keys and a valid value strategy for each, per schema.KNOWN_KEYS table (wamp-spec §1.4).
 KNOWN: dict[str, dict[str, st.SearchStrategy[Any]]] = {
-    "close": {"message": _text},
-    "publish": {
-        "acknowledge": _bool,
-        "exclude_me": _bool,
-        "exclude": _id_list,
-        "exclude_authid": _str_list,
-        "exclude_authrole": _str_list,
-        "eligible": _id_list,
-        "eligible_authid": _str_list,
-        "eligible_authrole": _str_list,
-        "disclose_me": _bool,
-        "retain": _bool,
-        "rkey": _text,
-        **_ENC,
-    },
-    "subscribe": {"get_retained": _bool, "nkey": _text, "forward_for": _forward_for},
-    "event": {
-        "publisher": ids(),
-        "publisher_authid": _text,
-        "publisher_authrole": _text,
-        "trustlevel": _nonneg,
-        "topic": uris(),
-        "retained": _bool,
-        "x_acknowledged_delivery": _bool,
-        **_ENC,
-    },
-    "call": {
-        "receive_progress": _bool,
-        "progress": _bool,
-        "timeout": _nonneg,
-        "disclose_me": _bool,
-        "runmode": _text,
-        "rkey": _text,
-        "caller": ids(),
-        "caller_authid": _text,
-        "caller_authrole": _text,
-        **_ENC,
-    },
-    "cancel": {"mode": st.sampled_from(["skip", "kill", "killnowait"])},
-    "interrupt": {"mode": st.sampled_from(["skip", "kill", "killnowait"]), "reason": _text},
-    "register": {
-        "invoke": st.sampled_from(["single", "roundrobin", "random", "first", "last"]),
-        "disclose_caller": _bool,
-        "forward_timeout": _bool,
-        "concurrency": _nonneg,
-        "force_reregister": _bool,
-        "forward_for": _forward_for,
-    },
-    "invocation": {
-        "caller": ids(),
-        "caller_authid": _text,
-        "caller_authrole": _text,
-        "procedure": uris(),
-        "receive_progress": _bool,
-        "progress": _bool,
-        "trustlevel": _nonneg,
-        "timeout": _nonneg,
-        **_ENC,
-    },
-    "result": {
-        "progress": _bool,
-        "callee": ids(),
-        "callee_authid": _text,
-        "callee_authrole": _text,
-        **_ENC,
-    },
-    "error": {"callee": ids(), "callee_authid": _text, "callee_authrole": _text, **_ENC},
+    table: {key: _value(kind) for key, kind in keys.items()}
+    for table, keys in schema.KNOWN_KEYS.items()
 }
 
 # Implementation-specific keys (wamp-spec §1.1: `_[a-z0-9_]{3,}`) that no message defines;
@@ -273,64 +223,44 @@ def _router_roles() -> st.SearchStrategy[dict[str, Any]]:
     return st.dictionaries(role, spec, min_size=1, max_size=2)
 
 
-def _hello_details() -> st.SearchStrategy[dict[str, Any]]:
+def _roles_details(table: str, roles: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """HELLO/WELCOME Details (schema hook ``roles``): roles required, other known keys optional."""
+    optional = {k: v for k, v in KNOWN[table].items() if k != "roles"}
     return st.builds(
         _merge,
-        st.fixed_dictionaries(
-            {"roles": _client_roles()},
-            optional={
-                "agent": _text,
-                "authmethods": _str_list,
-                "authid": _text,
-                "authrole": _text,
-                "authextra": _small_dict,
-            },
-        ),
+        st.fixed_dictionaries({"roles": roles}, optional=optional),
         st.dictionaries(_unknown_key, payload_values(), max_size=2),
     )
 
 
-def _welcome_details() -> st.SearchStrategy[dict[str, Any]]:
-    return st.builds(
-        _merge,
-        st.fixed_dictionaries(
-            {"roles": _router_roles()},
-            optional={
-                "agent": _text,
-                "authid": _text,
-                "authrole": _text,
-                "authmethod": _text,
-                "authprovider": _text,
-                "authextra": _small_dict,
-            },
-        ),
-        st.dictionaries(_unknown_key, payload_values(), max_size=2),
-    )
-
-
-def _pattern_topic(cls: type[m.Subscribe] | type[m.Register]) -> st.SearchStrategy[Any]:
-    kind = "subscribe" if cls is m.Subscribe else "register"
+def _pattern_topic(spec: schema.MessageSpec) -> st.SearchStrategy[Any]:
+    """SUBSCRIBE/REGISTER (schema hook ``pattern``): exact URIs, or patterns with a match."""
+    cls = getattr(m, spec.cls)
+    opts_field, uri_field = spec.fields[1], spec.fields[2]
+    assert opts_field.known is not None
+    kind = opts_field.known
 
     def build(match: str | None, rid: int, opts: dict[str, Any], pattern: str) -> Any:
         if match is not None:
             opts = {**opts, "match": match}
-        if cls is m.Subscribe:
-            return m.Subscribe(request_id=rid, options=opts, topic=pattern)
-        return m.Register(request_id=rid, options=opts, procedure=pattern)
+        return cls(request_id=rid, **{opts_field.name: opts, uri_field.name: pattern})
 
-    exact = st.builds(build, st.sampled_from([None, "exact"]), ids(), options(kind), uris())
+    plain = options(kind, drop=("match",))
+    exact = st.builds(build, st.sampled_from([None, "exact"]), ids(), plain, uris())
     pattern = st.builds(
         build,
         st.sampled_from(["prefix", "wildcard"]),
         ids(),
-        options(kind),
+        plain,
         uris(allow_empty=True),
     )
     return st.one_of(exact, pattern)
 
 
-def _revocable(cls: type[m.Unsubscribed] | type[m.Unregistered]) -> st.SearchStrategy[Any]:
-    key = "subscription" if cls is m.Unsubscribed else "registration"
+def _revocable(spec: schema.MessageSpec) -> st.SearchStrategy[Any]:
+    """UNSUBSCRIBED/UNREGISTERED (schema hook ``revocable``): a reply, or a revocation."""
+    cls = getattr(m, spec.cls)
+    key = spec.revokes
     plain = st.builds(
         cls,
         request_id=ids(),
@@ -353,58 +283,49 @@ def _build(cls: type[m.Message], container: str, **fields: st.SearchStrategy[Any
     )
 
 
+def _field(f: schema.Field) -> st.SearchStrategy[Any]:
+    """A valid value for one message field, by its schema kind."""
+    if f.kind == "options":
+        assert f.known is not None
+        return options(f.known)
+    return {
+        "id": ids(),
+        "uri": uris(),
+        "str": _text,
+        "type": st.sampled_from(sorted(schema.ERROR_REQUEST_TYPES)),
+        "extra": _small_dict,
+    }[f.kind]
+
+
+def _strategy(spec: schema.MessageSpec) -> st.SearchStrategy[Any]:
+    """The strategy for one message, from its schema entry (hooks by hand)."""
+    cls = getattr(m, spec.cls)
+    if "roles" in spec.hooks:
+        roles = _client_roles() if spec.code == m.HELLO else _router_roles()
+        uri_or_id = spec.fields[0]
+        return st.builds(
+            cls,
+            **{
+                uri_or_id.name: _field(uri_or_id),
+                "details": _roles_details(spec.fields[1].known or "", roles),
+            },
+        )
+    if "pattern" in spec.hooks:
+        return _pattern_topic(spec)
+    if "revocable" in spec.hooks:
+        return _revocable(spec)
+    fields = {f.name: _field(f) for f in spec.fields}
+    if spec.payload_at is None:
+        return st.builds(cls, **fields)
+    if spec.container is None:  # ABORT: args/kwargs, never a transparent payload
+        return st.builds(
+            lambda f, p: cls(**f, **p), st.fixed_dictionaries(fields), payloads(transparent=False)
+        )
+    return _build(cls, spec.container, **fields)
+
+
 MESSAGE_STRATEGIES: dict[type[m.Message], st.SearchStrategy[Any]] = {
-    m.Hello: st.builds(m.Hello, realm=uris(), details=_hello_details()),
-    m.Welcome: st.builds(m.Welcome, session_id=ids(), details=_welcome_details()),
-    m.Abort: st.builds(
-        lambda d, r, p: m.Abort(details=d, reason=r, **p),
-        options("close"),
-        uris(),
-        payloads(transparent=False),
-    ),
-    m.Challenge: st.builds(m.Challenge, method=_text, extra=_small_dict),
-    m.Authenticate: st.builds(m.Authenticate, signature=_text, extra=_small_dict),
-    m.Goodbye: st.builds(m.Goodbye, details=options("close"), reason=uris()),
-    m.Error: _build(
-        m.Error,
-        "details",
-        request_type=st.sampled_from(sorted(m.ERROR_REQUEST_TYPES)),
-        request_id=ids(),
-        details=options("error"),
-        error=uris(),
-    ),
-    m.Publish: _build(
-        m.Publish, "options", request_id=ids(), options=options("publish"), topic=uris()
-    ),
-    m.Published: st.builds(m.Published, request_id=ids(), publication_id=ids()),
-    m.Subscribe: _pattern_topic(m.Subscribe),
-    m.Subscribed: st.builds(m.Subscribed, request_id=ids(), subscription_id=ids()),
-    m.Unsubscribe: st.builds(m.Unsubscribe, request_id=ids(), subscription_id=ids()),
-    m.Unsubscribed: _revocable(m.Unsubscribed),
-    m.Event: _build(
-        m.Event,
-        "details",
-        subscription_id=ids(),
-        publication_id=ids(),
-        details=options("event"),
-    ),
-    m.EventReceived: st.builds(m.EventReceived, publication_id=ids()),
-    m.Call: _build(m.Call, "options", request_id=ids(), options=options("call"), procedure=uris()),
-    m.Cancel: st.builds(m.Cancel, request_id=ids(), options=options("cancel")),
-    m.Result: _build(m.Result, "details", request_id=ids(), details=options("result")),
-    m.Register: _pattern_topic(m.Register),
-    m.Registered: st.builds(m.Registered, request_id=ids(), registration_id=ids()),
-    m.Unregister: st.builds(m.Unregister, request_id=ids(), registration_id=ids()),
-    m.Unregistered: _revocable(m.Unregistered),
-    m.Invocation: _build(
-        m.Invocation,
-        "details",
-        request_id=ids(),
-        registration_id=ids(),
-        details=options("invocation"),
-    ),
-    m.Interrupt: st.builds(m.Interrupt, request_id=ids(), options=options("interrupt")),
-    m.Yield: _build(m.Yield, "options", request_id=ids(), options=options("result")),
+    getattr(m, spec.cls): _strategy(spec) for spec in schema.MESSAGES
 }
 
 

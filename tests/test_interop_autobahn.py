@@ -113,6 +113,12 @@ def run(coro: Any) -> None:
     asyncio.run(bounded())
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="{scheme}",
+    serializer="{serializer}",
+    features=["join", "rpc", "errors", "progressive", "pubsub", "pattern", "exclusion", "binary"],
+)
 @pytest.mark.parametrize("scheme", ["ws", "rs"])
 @pytest.mark.parametrize("serializer", ["json", "msgpack", "cbor"])
 def test_autobahn_clients_join_call_publish_and_get_errors(
@@ -200,6 +206,7 @@ def test_autobahn_clients_join_call_publish_and_get_errors(
     run(test())
 
 
+@pytest.mark.interop(peer="autobahn-python", transport="ws", serializer="json", features=["join"])
 def test_autobahn_join_to_an_unknown_realm_is_aborted(router: Router) -> None:
     """wamp-spec §3.1: the router answers HELLO for an unknown realm with ABORT."""
 

@@ -382,6 +382,12 @@ async def not_authorized(coro: Awaitable[Any]) -> None:
 # --- the matrix ----------------------------------------------------------------------------------
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="{scheme}",
+    serializer="{serializer}",
+    features=["auth-{method}", "authorization", "disclosure"],
+)
 @pytest.mark.parametrize("method", list(EXPECTED))
 @pytest.mark.parametrize(("scheme", "serializer"), COMBINATIONS)
 def test_autobahn_authenticates_calls_and_is_authorized(
@@ -430,6 +436,12 @@ def test_autobahn_authenticates_calls_and_is_authorized(
     run(test())
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="{scheme}",
+    serializer="{serializer}",
+    features=["auth-{method}"],
+)
 @pytest.mark.parametrize("method", AUTH_METHODS)
 @pytest.mark.parametrize(("scheme", "serializer"), COMBINATIONS)
 def test_autobahn_join_with_a_wrong_credential_is_aborted(
@@ -454,6 +466,12 @@ def test_autobahn_join_with_a_wrong_credential_is_aborted(
 # --- more cases, over two combinations -----------------------------------------------------------
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="{scheme}",
+    serializer="{serializer}",
+    features=["auth-ticket", "auth-wampcra", "auth-scram", "auth-cryptosign", "authorization"],
+)
 @pytest.mark.parametrize(("scheme", "serializer"), SOME)
 def test_autobahn_refusals_beyond_a_wrong_secret(
     router: Router, scheme: str, serializer: str
@@ -488,6 +506,12 @@ def test_autobahn_refusals_beyond_a_wrong_secret(
     run(test())
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="{scheme}",
+    serializer="{serializer}",
+    features=["auth-ticket", "auth-wampcra", "auth-wampcra-salted", "auth-cryptosign"],
+)
 @pytest.mark.parametrize(("scheme", "serializer"), SOME)
 def test_autobahn_classic_on_challenge(router: Router, scheme: str, serializer: str) -> None:
     """The classic ApplicationSession API with Autobahn's primitives: compute_wcs, derive_key,
@@ -547,6 +571,12 @@ def test_autobahn_classic_on_challenge(router: Router, scheme: str, serializer: 
     run(test())
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="ws",
+    serializer="{serializer}",
+    features=["auth-cryptosign", "auth-scram", "auth-ticket"],
+)
 @pytest.mark.parametrize("serializer", ["json", "cbor"])
 def test_autobahn_component_authentication(router: Router, serializer: str) -> None:
     """``Component(authentication={...})``: cryptosign (no authid) and scram join and call; a
@@ -609,6 +639,12 @@ def test_autobahn_component_authentication(router: Router, serializer: str) -> N
     run(test())
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="ws",
+    serializer="json",
+    features=["auth-ticket"],
+)
 def test_autobahn_known_authid_without_that_credential_is_refused_like_an_unknown_one(
     router: Router,
 ) -> None:
@@ -636,6 +672,12 @@ def test_autobahn_known_authid_without_that_credential_is_refused_like_an_unknow
     run(test())
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="ws",
+    serializer="json",
+    features=["auth-cryptosign"],
+)
 def test_autobahn_unknown_cryptosign_key_without_authid(router: Router) -> None:
     """Component-style cryptosign (privkey only, no authid) with a key nobody has: a failed
     attempt like any other, ABORT wamp.error.authentication_failed."""

@@ -151,6 +151,28 @@ SUITES = [
 ]
 
 
+@pytest.mark.interop(
+    peer="autobahn-js-node",
+    transport="{transport}",
+    serializer="{serializer}",
+    features=[
+        "join",
+        "rpc",
+        "errors",
+        "progressive",
+        "disclosure",
+        "pattern",
+        "pubsub",
+        "exclusion",
+    ],
+)
+@pytest.mark.interop(
+    peer="autobahn-js-node",
+    transport="{transport}",
+    serializer="{serializer}",
+    features=["binary"],
+    unless="{serializer} == json",
+)
 @pytest.mark.parametrize(("transport", "serializer"), SUITES)
 def test_autobahn_js_sessions_through_wampcore_router(
     node: list[str], router: Router, transport: str, serializer: str
@@ -326,6 +348,32 @@ def run_async(coro: Any) -> None:
     asyncio.run(bounded())
 
 
+@pytest.mark.interop(
+    peer="autobahn-js-node",
+    transport="{js_transport}",
+    serializer="{js_ser}",
+    features=["rpc", "errors", "progressive", "pubsub"],
+)
+@pytest.mark.interop(
+    peer="autobahn-js-node",
+    transport="{js_transport}",
+    serializer="{js_ser}",
+    features=["binary"],
+    unless="{js_ser} == json",
+)
+@pytest.mark.interop(
+    peer="wampcore",
+    transport="{py_scheme}",
+    serializer="{py_ser}",
+    features=["rpc", "errors", "progressive", "pubsub"],
+)
+@pytest.mark.interop(
+    peer="wampcore",
+    transport="{py_scheme}",
+    serializer="{py_ser}",
+    features=["binary"],
+    unless="{js_ser} == json",
+)
 @pytest.mark.parametrize(("js_transport", "js_ser", "py_scheme", "py_ser"), MIXED)
 def test_autobahn_js_callee_wampcore_caller(
     node: list[str], router: Router, js_transport: str, js_ser: str, py_scheme: str, py_ser: str
@@ -384,6 +432,32 @@ def test_autobahn_js_callee_wampcore_caller(
     run_async(test())
 
 
+@pytest.mark.interop(
+    peer="autobahn-js-node",
+    transport="{js_transport}",
+    serializer="{js_ser}",
+    features=["rpc", "errors", "progressive", "disclosure", "pubsub"],
+)
+@pytest.mark.interop(
+    peer="autobahn-js-node",
+    transport="{js_transport}",
+    serializer="{js_ser}",
+    features=["binary"],
+    unless="{js_ser} == json",
+)
+@pytest.mark.interop(
+    peer="wampcore",
+    transport="{py_scheme}",
+    serializer="{py_ser}",
+    features=["rpc", "errors", "progressive", "disclosure", "pubsub"],
+)
+@pytest.mark.interop(
+    peer="wampcore",
+    transport="{py_scheme}",
+    serializer="{py_ser}",
+    features=["binary"],
+    unless="{js_ser} == json",
+)
 @pytest.mark.parametrize(("js_transport", "js_ser", "py_scheme", "py_ser"), MIXED)
 def test_wampcore_callee_autobahn_js_caller(
     node: list[str], router: Router, js_transport: str, js_ser: str, py_scheme: str, py_ser: str
@@ -457,6 +531,12 @@ def test_wampcore_callee_autobahn_js_caller(
     run_async(test())
 
 
+@pytest.mark.interop(
+    peer="autobahn-js-node",
+    transport="websocket",
+    serializer="msgpack",
+    features=["rpc"],
+)
 @pytest.mark.xfail(
     strict=True,
     raises=ApplicationError,

@@ -187,6 +187,19 @@ def run_auth_js(node: list[str], config: dict[str, Any]) -> dict[str, Any]:
     return records
 
 
+@pytest.mark.interop(
+    peer="autobahn-js-node",
+    transport="{transport}",
+    serializer="{serializer}",
+    features=[
+        "auth-ticket",
+        "auth-wampcra",
+        "auth-wampcra-salted",
+        "auth-cryptosign",
+        "authorization",
+        "disclosure",
+    ],
+)
 @pytest.mark.parametrize(("transport", "serializer"), SUITES)
 def test_autobahn_js_authenticates_with_every_method_it_has(
     node: list[str], router: Router, transport: str, serializer: str
@@ -244,6 +257,12 @@ def test_autobahn_js_authenticates_with_every_method_it_has(
     assert got["backend.closed"]["details"]["reason"] == "wamp.close.goodbye_and_out"
 
 
+@pytest.mark.interop(
+    peer="autobahn-js-node",
+    transport="websocket",
+    serializer="json",
+    features=["auth-cryptosign"],
+)
 def test_autobahn_js_unknown_cryptosign_key_without_authid(node: list[str], router: Router) -> None:
     """A cryptosign key no principal has, without an authid: a failed attempt like any other
     (ABORT wamp.error.authentication_failed), not 'no method available'."""

@@ -224,6 +224,12 @@ def ids(listing: dict[str, list[int]]) -> dict[str, set[int]]:
 # --- the whole meta API -------------------------------------------------------------------------
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="{scheme}",
+    serializer="{serializer}",
+    features=["meta-session", "testament"],
+)
 @pytest.mark.parametrize(("scheme", "serializer"), FULL)
 def test_session_meta_api_and_testaments(router: Router, scheme: str, serializer: str) -> None:
     """wamp-spec.md §4.25 (every wamp.session.* procedure and event) and §4.23 (testaments)."""
@@ -327,6 +333,12 @@ def test_session_meta_api_and_testaments(router: Router, scheme: str, serializer
     run(test())
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="{scheme}",
+    serializer="{serializer}",
+    features=["meta-registration"],
+)
 @pytest.mark.parametrize(("scheme", "serializer"), FULL)
 def test_registration_meta_api(router: Router, scheme: str, serializer: str) -> None:
     """wamp-spec.md §4.26: every wamp.registration.* procedure and event."""
@@ -414,6 +426,12 @@ def test_registration_meta_api(router: Router, scheme: str, serializer: str) -> 
     run(test())
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="{scheme}",
+    serializer="{serializer}",
+    features=["meta-subscription", "history", "retention"],
+)
 @pytest.mark.parametrize(("scheme", "serializer"), FULL)
 def test_subscription_meta_api_history_and_retention(
     router: Router, scheme: str, serializer: str
@@ -552,6 +570,12 @@ def test_subscription_meta_api_history_and_retention(
 # --- a representative subset over every transport and serializer --------------------------------
 
 
+@pytest.mark.interop(
+    peer="autobahn-python",
+    transport="{scheme}",
+    serializer="{serializer}",
+    features=["meta-session", "meta-registration", "meta-subscription", "history", "retention"],
+)
 @pytest.mark.parametrize(("scheme", "serializer"), COMBINATIONS)
 def test_meta_api_subset(router: Router, scheme: str, serializer: str) -> None:
     """wamp-spec.md §4.25-4.27, §4.19, §4.20 over every transport x serializer: each result shape

@@ -50,6 +50,12 @@ def crossbar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crossbar]:
         yield node
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="{scheme}",
+    serializer="{serializer}",
+    features=["join", "rpc", "errors", "progressive", "pubsub"],
+)
 @pytest.mark.parametrize(
     ("scheme", "serializer"), [("ws", "json"), ("ws", "cbor"), ("rs", "msgpack"), ("rs", "cbor")]
 )
@@ -104,6 +110,18 @@ def test_asyncio_client_against_crossbar(crossbar: Crossbar, scheme: str, serial
     asyncio.run(bounded())
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="rawsocket",
+    serializer="cbor",
+    features=["rpc", "pubsub"],
+)
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["rpc", "pubsub"],
+)
 def test_threads_client_against_crossbar(crossbar: Crossbar) -> None:
     got: queue.Queue[Any] = queue.Queue()
 

@@ -180,6 +180,12 @@ async def call_roundtrip(session: Session, name: str) -> None:
     await registration.unregister()
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["auth-{name}"],
+)
 @pytest.mark.parametrize("name", list(METHODS))
 def test_asyncio_client_joins_and_calls(crossbar: Crossbar, name: str) -> None:
     authid, keyword, right, _ = METHODS[name]
@@ -194,6 +200,12 @@ def test_asyncio_client_joins_and_calls(crossbar: Crossbar, name: str) -> None:
     arun(test)
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["auth-{name}"],
+)
 @pytest.mark.parametrize("name", list(METHODS))
 def test_asyncio_client_wrong_credential_is_aborted(crossbar: Crossbar, name: str) -> None:
     authid, keyword, _, wrong = METHODS[name]
@@ -206,6 +218,12 @@ def test_asyncio_client_wrong_credential_is_aborted(crossbar: Crossbar, name: st
     arun(test)
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["auth-cryptosign"],
+)
 def test_cryptosign_without_authid_is_found_by_public_key(crossbar: Crossbar) -> None:
     """Crossbar maps HELLO authextra.pubkey to the principal holding it when no authid is sent."""
 
@@ -217,6 +235,12 @@ def test_cryptosign_without_authid_is_found_by_public_key(crossbar: Crossbar) ->
     arun(test)
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["auth-wampcra-salted"],
+)
 def test_salted_wampcra_with_the_derived_key_as_crossbar_secret(crossbar: Crossbar) -> None:
     """Crossbar derives the salted key from the configured ``secret``: configured with the key
     already derived, the original secret fails and the derived key itself is what the client must
@@ -234,6 +258,12 @@ def test_salted_wampcra_with_the_derived_key_as_crossbar_secret(crossbar: Crossb
     arun(test)
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["authorization"],
+)
 @pytest.mark.parametrize(
     ("options", "reason", "message"),
     [
@@ -274,6 +304,12 @@ def test_refused_in_answer_to_hello(
     arun(test)
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["auth-ticket", "rpc"],
+)
 def test_threads_client(crossbar: Crossbar) -> None:
     url = crossbar.urls["auth"]
     with threads.connect(
@@ -293,11 +329,23 @@ def test_threads_client(crossbar: Crossbar) -> None:
         assert info.value.reason == NOT_AUTHORIZED
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["auth-ticket"],
+)
 def test_threads_session_exposes_welcome_details(crossbar: Crossbar) -> None:
     with threads.connect(crossbar.urls["auth"], REALM, authid="tk-user", ticket=TICKET) as s:
         assert_joined(s, "tk-user", "ticket")
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["auth-ticket", "rpc"],
+)
 def test_cli_call_with_ticket(crossbar: Crossbar) -> None:
     url = crossbar.urls["auth"]
     with threads.connect(url, REALM, authid="cs-user", private_key=CS_PRIVATE) as callee:

@@ -157,6 +157,12 @@ class WirePeer:
 # --- §4.25 session meta API -----------------------------------------------------------------
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["meta-session"],
+)
 def test_session_count_list_get(crossbar: Crossbar) -> None:
     """wamp-spec §4.25: count/list take an optional authrole filter list; get returns the
     on_join details dict; an unknown id is wamp.error.no_such_session."""
@@ -200,6 +206,12 @@ def test_session_count_list_get(crossbar: Crossbar) -> None:
     run(test)
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["meta-session"],
+)
 def test_session_on_join_and_on_leave(crossbar: Crossbar) -> None:
     """wamp-spec §4.25: on_join carries one positional details dict; Crossbar's on_leave
     carries only the session id (not session, authid, authrole)."""
@@ -223,6 +235,18 @@ def test_session_on_join_and_on_leave(crossbar: Crossbar) -> None:
     run(test)
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["meta-session"],
+)
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="rawsocket",
+    serializer="json",
+    features=["meta-session"],
+)
 def test_session_kill(crossbar: Crossbar) -> None:
     """wamp-spec §4.25: kill sends the victim a GOODBYE (Crossbar's default reason is
     wamp.close.normal, not wamp.close.killed) and returns nothing; kill_all does not exist."""
@@ -262,6 +286,12 @@ def test_session_kill(crossbar: Crossbar) -> None:
     run(test)
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["meta-session"],
+)
 def test_session_kill_by_authid_and_authrole(crossbar: Crossbar) -> None:
     """wamp-spec §4.25: both return the list of killed session ids (Crossbar returns a list for
     kill_by_authrole too, not a count), [] when nothing matches; victims get GOODBYE."""
@@ -292,6 +322,12 @@ def test_session_kill_by_authid_and_authrole(crossbar: Crossbar) -> None:
 # --- §4.26 registration meta API ------------------------------------------------------------
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["meta-registration"],
+)
 def test_registration_meta_procedures(crossbar: Crossbar) -> None:
     """wamp-spec §4.26: list is {exact, prefix, wildcard} without wamp.* URIs; lookup and match
     return one id or None; get returns {id, created, uri, match, invoke}."""
@@ -370,6 +406,12 @@ def test_registration_meta_procedures(crossbar: Crossbar) -> None:
     run(test)
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="rawsocket",
+    serializer="json",
+    features=["meta-registration"],
+)
 def test_registration_meta_events_follow_the_reply(crossbar: Crossbar) -> None:
     """wamp-spec §4.26: on_create [session, details] then on_register [session, id], both
     after REGISTERED; on_unregister then on_delete [session, id], after UNREGISTERED; on leave
@@ -434,6 +476,12 @@ def test_registration_meta_events_follow_the_reply(crossbar: Crossbar) -> None:
 # --- §4.27 subscription meta API ------------------------------------------------------------
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["meta-subscription"],
+)
 def test_subscription_meta_procedures(crossbar: Crossbar) -> None:
     """wamp-spec §4.27: list is {exact, prefix, wildcard} (Crossbar leaves wildcard empty);
     match returns a list of all matching ids or None; get returns {id, created, uri, match}."""
@@ -490,6 +538,12 @@ def test_subscription_meta_procedures(crossbar: Crossbar) -> None:
     run(test)
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="rawsocket",
+    serializer="json",
+    features=["meta-subscription"],
+)
 def test_subscription_meta_events_and_remove_subscriber(crossbar: Crossbar) -> None:
     """wamp-spec §4.27, §4.21: on_create/on_subscribe after SUBSCRIBED; remove_subscriber
     returns nothing, publishes on_unsubscribe/on_delete and revokes with UNSUBSCRIBED(0)."""
@@ -549,6 +603,12 @@ def test_subscription_meta_events_and_remove_subscriber(crossbar: Crossbar) -> N
 # --- §4.23 testaments -----------------------------------------------------------------------
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["testament"],
+)
 def test_testaments(crossbar: Crossbar) -> None:
     """wamp-spec §4.23: add_testament(topic, args, kwargs, publish_options=, scope=) returns a
     publication id in Crossbar; flush_testaments returns how many it dropped; on leave the
@@ -607,6 +667,12 @@ def test_testaments(crossbar: Crossbar) -> None:
 # --- §4.20 event retention ------------------------------------------------------------------
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["retention"],
+)
 def test_event_retention(crossbar: Crossbar) -> None:
     """wamp-spec §4.20: a get_retained SUBSCRIBE gets the latest retain=True event right after
     SUBSCRIBED, with Details {"retained": true} and a fresh publication id; prefix
@@ -656,6 +722,12 @@ def test_event_retention(crossbar: Crossbar) -> None:
 # --- §4.19 event history --------------------------------------------------------------------
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["history"],
+)
 def test_event_history(crossbar: Crossbar) -> None:
     """wamp-spec §4.19: Crossbar's get_events(subscription, limit=10) returns the newest events
     first as {time_ns, realm, session_id, authid, authrole, publication, topic, args, kwargs}
@@ -718,6 +790,12 @@ def test_event_history(crossbar: Crossbar) -> None:
 # --- bad arguments --------------------------------------------------------------------------
 
 
+@pytest.mark.interop(
+    peer="crossbar",
+    transport="websocket",
+    serializer="json",
+    features=["meta-session", "meta-registration", "meta-subscription"],
+)
 def test_bad_arguments_to_meta_procedures(crossbar: Crossbar) -> None:
     """wamp-spec §4.25-§4.27: Crossbar has no dedicated error for bad arguments: a missing or
     mistyped argument surfaces as wamp.error.runtime_error."""

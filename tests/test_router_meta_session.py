@@ -41,6 +41,7 @@ DETAIL_KEYS = {
     "authprovider",
     "authextra",
     "transport",
+    "joined",  # issue 12: the status page shows each session's age
 }
 
 

@@ -80,19 +80,12 @@ from .messages import (
     UNSUBSCRIBED,
     WELCOME,
     YIELD,
-    Call,
     Cancel,
     Error,
     Hello,
     Interrupt,
-    Invocation,
     Message,
-    Publish,
-    Result,
-    Unregistered,
-    Unsubscribed,
     Welcome,
-    Yield,
 )
 
 __all__ = [
@@ -113,6 +106,10 @@ class Side(enum.Enum):
     CLIENT = "client"
     ROUTER = "router"
 
+    # Members are singletons compared by identity, so the identity hash is a valid hash, and
+    # a C-level one: Enum's own ``__hash__`` is Python code, run for every table lookup below.
+    __hash__ = object.__hash__
+
     @property
     def other(self) -> Side:
         return Side.ROUTER if self is Side.CLIENT else Side.CLIENT
@@ -127,10 +124,14 @@ class SessionState(enum.Enum):
     CLIENT_GOODBYE = "client_goodbye"  # the client sent GOODBYE, awaiting the router's reply
     ROUTER_GOODBYE = "router_goodbye"  # the router sent GOODBYE, awaiting the client's reply
 
+    __hash__ = object.__hash__  # see Side
+
 
 class Disposition(enum.Enum):
     PROCESS = "process"
     IGNORE = "ignore"
+
+    __hash__ = object.__hash__  # see Side
 
 
 _S = SessionState
@@ -171,6 +172,11 @@ TRANSITIONS: dict[tuple[SessionState, Side, int], SessionState] = {
     (_S.CLIENT_GOODBYE, _R, GOODBYE): _S.CLOSED,
     (_S.ROUTER_GOODBYE, _C, GOODBYE): _S.CLOSED,
 }
+
+#: The only message types that can change the state (the rest leave it as it is).
+_TRANSITION_TYPES = frozenset(mtype for _, _, mtype in TRANSITIONS) | {ABORT}
+#: The types ``_apply`` treats specially before the request bookkeeping.
+_HANDSHAKE = frozenset({ABORT, HELLO, WELCOME})
 
 #: In these states, what the *waiting* side receives (other than GOODBYE/ABORT) is ignored.
 _AWAITING_GOODBYE_REPLY: dict[SessionState, Side] = {
@@ -382,14 +388,18 @@ class SessionTracker:
         if waiting is not None and waiting is not sender and mtype not in (GOODBYE, ABORT):
             return Disposition.IGNORE  # in flight while a GOODBYE reply is awaited
 
-        if mtype == ABORT:
+        if mtype not in _HANDSHAKE:
+            pass  # the common case: a session message
+        elif mtype == ABORT:
             self.reset()
             return Disposition.PROCESS
-        if mtype == HELLO:
+        elif mtype == HELLO:
             assert isinstance(msg, Hello)
             self.reset()
             self._orphans = []  # a new session: whatever the last one left is nobody's now
             self.client_roles = _roles(msg.details.get("roles"), CLIENT_ROLES)
+            if not local:
+                self.client_roles = _interned(self.client_roles)
             if not self.client_roles:
                 raise ProtocolError("HELLO.Details.roles announces no client role")
         elif mtype == WELCOME:
@@ -404,7 +414,7 @@ class SessionTracker:
                 raise ProtocolError(f"{msg.NAME} requires the {role} role, which was not announced")
 
         disposition = self._track(msg, mtype, sender, local)
-        if disposition is Disposition.PROCESS:
+        if disposition is Disposition.PROCESS and mtype in _TRANSITION_TYPES:
             next_state = TRANSITIONS.get((state, sender, mtype))
             if next_state is not None:
                 self.state = next_state
@@ -429,7 +439,8 @@ class SessionTracker:
                 )
             return self._reply(msg.request_id, msg.request_type, final=True, issued=not issued)
 
-        if isinstance(msg, Unsubscribed | Unregistered) and msg.request_id == 0:
+        # (Message types are compared by code below: cheaper than isinstance on a hot path.)
+        if (mtype == UNSUBSCRIBED or mtype == UNREGISTERED) and msg.request_id == 0:  # type: ignore[attr-defined]
             # Revocation (wamp-spec.md §4.12, §4.21) answers no request, and the router may send
             # it only to a client that announced the feature.
             role, feature = _REVOCATION_FEATURE[mtype]
@@ -443,8 +454,8 @@ class SessionTracker:
         if request_type is not None:
             request_id: int = msg.request_id  # type: ignore[attr-defined]
             final = True
-            if isinstance(msg, Result | Yield):
-                final = not msg.progress
+            if mtype == RESULT or mtype == YIELD:
+                final = not msg.progress  # type: ignore[attr-defined]
             return self._reply(request_id, request_type, final=final, issued=not issued)
 
         request_type = _REFERENCES.get(mtype)
@@ -468,8 +479,8 @@ class SessionTracker:
         table = self.pending_out if issued else self.pending_in
         # A progressive CALL is forwarded as progressive INVOCATIONs (wamp-spec.md §4.3): both
         # streams reuse the id of their first message.
-        progress = (isinstance(msg, Call) and msg.options.get("progress") is True) or (
-            isinstance(msg, Invocation) and msg.details.get("progress") is True
+        progress = (mtype == CALL and msg.options.get("progress") is True) or (  # type: ignore[attr-defined]
+            mtype == INVOCATION and msg.details.get("progress") is True  # type: ignore[attr-defined]
         )
         open_stream = table.get(request_id)
         if open_stream is not None and open_stream.streaming and open_stream.type == mtype:
@@ -505,9 +516,9 @@ class SessionTracker:
                     )
             self._in_last = request_id
 
-        if isinstance(msg, Publish) and msg.options.get("acknowledge") is not True:
+        if mtype == PUBLISH and msg.options.get("acknowledge") is not True:  # type: ignore[attr-defined]
             return Disposition.PROCESS  # no reply will come
-        table[request_id] = _Pending(mtype, streaming=progress)
+        table[request_id] = _Pending(mtype, progress)
         return Disposition.PROCESS
 
     def _reply(
@@ -538,6 +549,40 @@ def _roles(value: object, allowed: frozenset[str]) -> dict[str, dict[str, object
     if not isinstance(value, dict):
         return {}
     return {k: v for k, v in value.items() if k in allowed and isinstance(v, dict)}
+
+
+#: Role announcements received in HELLOs, by content: thousands of sessions of the same client
+#: library announce the same roles, and each keeps them for its whole life, so equal ones share
+#: one dict (read-only: nothing here or in the router changes a received announcement). Bounded,
+#: because peers choose what they announce.
+_INTERNED_ROLES: dict[object, dict[str, dict[str, object]]] = {}
+_INTERN_LIMIT = 64
+
+
+def _interned(roles: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    try:
+        key = _frozen(roles)
+    except (TypeError, RecursionError):
+        return roles
+    found = _INTERNED_ROLES.get(key)
+    if found is not None:
+        return found
+    if len(_INTERNED_ROLES) < _INTERN_LIMIT:
+        _INTERNED_ROLES[key] = roles
+    return roles
+
+
+def _frozen(value: object) -> object:
+    """A hashable stand-in equal only for equal values of equal types (True is not 1 here)."""
+    kind = type(value)
+    if kind is dict:
+        items = value.items()  # type: ignore[attr-defined]
+        return (dict, tuple(((type(k), k), _frozen(v)) for k, v in items))
+    if kind is list:
+        return (list, tuple(_frozen(v) for v in value))  # type: ignore[attr-defined]
+    if kind in (str, int, float, bool, bytes) or value is None:
+        return (kind, value)
+    raise TypeError(f"not interned: {kind.__name__}")
 
 
 def _feature(roles: dict[str, dict[str, object]], role: str, feature: str) -> bool:

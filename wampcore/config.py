@@ -56,6 +56,7 @@ from .errors import ConfigError, LocalProtocolError
 __all__ = [
     "AUTH_METHODS",
     "AuthMethod",
+    "ClusterConfig",
     "ConfigFile",
     "ConfigFileError",
     "HistoryConfig",
@@ -601,6 +602,70 @@ def _strict_auth_uris(realm: RealmConfig, prefix: str) -> None:
             raise ConfigError(f"{prefix}.{name}", f"is not a strict URI: {value!r}")
 
 
+#: A cluster node's name: it becomes one NATS subject token, so only these characters.
+NODE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass
+class ClusterConfig:
+    """The ``[cluster]`` table: join this router to a cluster over NATS (docs/cluster.md).
+
+    ``url`` is the NATS server (``nats://host:port``, ``tls://``; several comma-separated);
+    ``node`` names this node (letters, digits, ``_``, ``-``; default: derived from the host
+    name and process id). Credentials for NATS: ``user``/``password``, ``token`` or a
+    ``creds`` file; TLS: ``tls_ca``, ``tls_cert``, ``tls_key``. Timers in seconds: a node
+    sends a heartbeat every ``heartbeat_interval`` and is declared failed after
+    ``failure_timeout`` without one; a NATS request (registration claims) gives up after
+    ``request_timeout``.
+    """
+
+    url: str = "nats://127.0.0.1:4222"
+    node: str | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False, metadata=_SECRET)
+    token: str | None = field(default=None, repr=False, metadata=_SECRET)
+    creds: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    heartbeat_interval: float = 1.0
+    failure_timeout: float = 4.0
+    request_timeout: float = 3.0
+
+    def validate(self, prefix: str = "cluster") -> None:
+        if not isinstance(self.url, str) or not self.url:
+            raise ConfigError(f"{prefix}.url", f"must be a NATS URL, got {self.url!r}")
+        for part in self.url.split(","):
+            scheme = part.strip().split("://", 1)[0].lower() if "://" in part else ""
+            if scheme not in ("nats", "tls", "ws", "wss"):
+                raise ConfigError(
+                    f"{prefix}.url", f"must be nats://host:port (or tls://), got {part!r}"
+                )
+        if self.node is not None and (
+            not isinstance(self.node, str) or NODE_NAME.fullmatch(self.node) is None
+        ):
+            raise ConfigError(
+                f"{prefix}.node",
+                f"must be 1-64 letters, digits, '_' or '-', got {self.node!r}",
+            )
+        for name in ("user", "creds", "tls_ca", "tls_cert", "tls_key"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"{prefix}.{name}", f"must be a string, got {value!r}")
+        for name in ("password", "token"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{prefix}.{name}", "must be a string")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError(f"{prefix}.tls_cert", "tls_cert and tls_key go together")
+        for name in ("heartbeat_interval", "failure_timeout", "request_timeout"):
+            _positive_number(getattr(self, name), f"{prefix}.{name}")
+        if self.failure_timeout <= self.heartbeat_interval:
+            raise ConfigError(
+                f"{prefix}.failure_timeout",
+                f"must be longer than heartbeat_interval ({self.heartbeat_interval:g} s)",
+            )
+
+
 def _default_realms() -> list[RealmConfig]:
     return [RealmConfig("realm1")]
 
@@ -623,6 +688,8 @@ class RouterConfig:
     #: Require strict URIs (components of ``[0-9a-z_]``) in topics, procedures and realms;
     #: a loose-but-not-strict URI gets ERROR ``wamp.error.invalid_uri``.
     strict_uris: bool = False
+    #: Join a cluster of routers over NATS (``[cluster]``); None: a standalone router.
+    cluster: ClusterConfig | None = None
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid field."""
@@ -664,6 +731,10 @@ class RouterConfig:
             )
         _bool(self.strict_request_ids, "strict_request_ids")
         _bool(self.strict_uris, "strict_uris")
+        if self.cluster is not None:
+            if not isinstance(self.cluster, ClusterConfig):
+                raise ConfigError("cluster", f"must be a ClusterConfig, got {self.cluster!r}")
+            self.cluster.validate("cluster")
 
 
 # --- TOML configuration files (owned by the adapters issue) -------------------------------------
@@ -702,7 +773,26 @@ class ConfigFileError(ConfigError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ListenerConfig:
-    """One ``[[listeners]]`` entry: a transport URL and what an adapter needs to serve it."""
+    """One ``[[listeners]]`` entry: a transport URL and what an adapter needs to serve it.
+
+    **HTTP beside WebSocket** (docs/http.md). A ``ws://``/``wss://`` listener whose URL has a
+    path (the WAMP path, e.g. ``/ws``) also answers plain HTTP GET/HEAD on every other path:
+
+    * ``/health`` (``health``): 200 ``{"status": "ok", ...}`` while serving, 503 during
+      shutdown;
+    * ``/metrics`` (``metrics``): the Prometheus text exposition format 0.0.4;
+    * the status page (``status_page``): at ``/`` -- or at ``/status`` when ``static_dir`` is
+      set, because then ``/`` is the static directory's ``index.html``. That is the whole rule:
+      with a static directory, its files are served under ``/`` (``index.html`` for a
+      directory) and the status page moves to ``/status``; ``/health`` and ``/metrics`` stay
+      where they are and win over files of the same name.
+
+    A switched-off endpoint answers 404. RawSocket listeners and WebSocket listeners without a
+    path (any path upgrades) serve no HTTP. ``status_authrole``: the role the status page's own
+    WAMP session joins as (through a single-use grant in the page; None: it joins anonymously)
+    -- anyone who can load the page gets a session with that role, so give it read-only meta
+    API permissions only.
+    """
 
     url: str
     #: PEM certificate chain and private key, for ``wss://`` and ``rss://``.
@@ -711,6 +801,16 @@ class ListenerConfig:
     serializers: tuple[str, ...] = ("json", "msgpack", "cbor")
     #: Largest inbound message; None: ``limits.max_message_size``.
     max_message_size: int | None = None
+    #: The HTML status page (at ``/``, or ``/status`` with a ``static_dir``).
+    status_page: bool = True
+    #: ``/health``.
+    health: bool = True
+    #: ``/metrics`` (Prometheus text format).
+    metrics: bool = True
+    #: A directory whose files are served under ``/`` (nothing outside it ever is).
+    static_dir: str | None = None
+    #: The authrole the status page's WAMP session joins as; None: anonymous.
+    status_authrole: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

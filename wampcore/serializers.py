@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import re
-import secrets
 import struct
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -376,7 +376,8 @@ def _uint8_array(value: Any, immutable: bool) -> bytes:
 
 
 _CBOR_DECODERS: dict[int, Callable[[Any, bool], Any]] = {**_CBOR_REFUSED_TAGS, 64: _uint8_array}
-_CBOR_UNDEFINED_BYTE = b"\xf7"
+#: The byte of CBOR ``undefined`` (major type 7, simple value 23).
+_CBOR_UNDEFINED_BYTE = 0xF7
 
 
 def _cbor_undefined_to_none(root: list[Any]) -> None:
@@ -397,14 +398,19 @@ def _cbor_undefined_to_none(root: list[Any]) -> None:
                 stack.append(v)
 
 
-# cbor2.loads does not report where the data item ended, so trailing bytes would pass
-# unnoticed. Decoding ``[payload, S]`` instead, where S is a random 64-bit integer drawn once per
-# process, finds them in the same single pass: the second element is S only if the payload was
-# exactly one complete item (or the peer guessed S). This is several times cheaper than a
-# CBORDecoder over a file object, which is the other way to learn the end position.
-_CBOR_SENTINEL = secrets.randbits(64) | (1 << 63)
-_CBOR_SENTINEL_BYTES = b"\x1b" + _CBOR_SENTINEL.to_bytes(8, "big")
-_cbor_loads = cbor2.loads
+# Undefined can only be there if its byte (0xf7) is, but that byte also turns up inside ids and
+# floats (about one 53-bit id in forty holds it). Before the walk, a cheaper proof of absence:
+# MessagePack has no ``undefined``, so a structure msgpack can pack holds none, and its C packer
+# visits every value several times faster than the walk does. Anything it refuses (undefined,
+# but also tags, sets, bignums) is walked.
+_UNDEFINED_PROBE = msgpack.Packer(autoreset=True, use_bin_type=True)
+
+
+def _replace_undefined(obj: list[Any]) -> None:
+    try:
+        _UNDEFINED_PROBE.pack(obj)
+    except Exception:
+        _cbor_undefined_to_none(obj)
 
 
 class CBORSerializer(Serializer):
@@ -412,17 +418,41 @@ class CBORSerializer(Serializer):
 
     Map keys must be strings or bytes (cbor2's ``strict_hashable_types``), for the same reason
     as in MessagePack.
+
+    One cbor2 encoder and one decoder per serializer, reused: building them is a good part of
+    what ``cbor2.dumps``/``loads`` cost per call. The decoder reads from a reused in-memory
+    file, whose position afterwards says where the data item ended: ``cbor2.loads`` cannot
+    tell, and trailing bytes after the item must be refused (as the JSON and MessagePack
+    decoders refuse them). After any failure both are built afresh, so no state of a bad
+    payload carries over to the next one.
     """
 
     name = "cbor"
     rawsocket_id = 3
     binary = True
-    __slots__ = ()
+    __slots__ = ("_buffer", "_decoder", "_encoder")
+
+    def __init__(self, *, batched: bool = False, max_size: int | None = DEFAULT_MAX_SIZE) -> None:
+        super().__init__(batched=batched, max_size=max_size)
+        self._encoder = cbor2.CBOREncoder(io.BytesIO())
+        self._buffer, self._decoder = self._new_decoder()
+
+    @staticmethod
+    def _new_decoder() -> tuple[io.BytesIO, cbor2.CBORDecoder]:
+        buffer = io.BytesIO()
+        decoder = cbor2.CBORDecoder(
+            buffer,
+            max_depth=MAX_DEPTH,
+            semantic_decoders=_CBOR_DECODERS,
+            strict_hashable_types=True,
+        )
+        return buffer, decoder
 
     def _dumps(self, message: list[Any]) -> bytes:
         try:
-            return cbor2.dumps(message)
+            return self._encoder.encode_to_bytes(message)
         except (TypeError, ValueError, OverflowError, RecursionError, cbor2.CBOREncodeError) as exc:
+            self._encoder = cbor2.CBOREncoder(io.BytesIO())
             raise LocalProtocolError(f"cannot serialize to CBOR: {exc}") from None
 
     def decode(self, data: bytes) -> list[list[Any]]:
@@ -430,42 +460,45 @@ class CBORSerializer(Serializer):
         max_size = self.max_size
         if self.batched or (max_size is not None and len(data) > max_size):
             return Serializer.decode(self, data)
+        # _decode_one's body, inline (a method call is a good part of a small message's cost).
+        buffer = self._buffer
+        _reopen(buffer, data)
         try:
-            pair = _cbor_loads(
-                b"\x82" + data + _CBOR_SENTINEL_BYTES,
-                max_depth=MAX_DEPTH + 1,
-                semantic_decoders=_CBOR_DECODERS,
-                strict_hashable_types=True,
-            )
+            obj = self._decoder.decode()
         except Exception as exc:
+            self._buffer, self._decoder = self._new_decoder()
             raise _undecodable("cbor", exc) from None
-        if pair[1] != _CBOR_SENTINEL:
+        if buffer.tell() != len(data):
+            self._buffer, self._decoder = self._new_decoder()
             raise _violation("CBOR payload is not exactly one complete data item")
-        obj = pair[0]
         if type(obj) is not list:
             raise _not_a_list("cbor", obj)
-        if _CBOR_UNDEFINED_BYTE in data:  # memchr first: most payloads hold no 0xf7 byte
-            _cbor_undefined_to_none(obj)
+        if _CBOR_UNDEFINED_BYTE in data:
+            _replace_undefined(obj)
         return [obj]
 
     def _decode_one(self, data: bytes) -> list[Any]:
+        buffer = self._buffer
+        _reopen(buffer, data)
         try:
-            pair = _cbor_loads(
-                b"\x82" + data + _CBOR_SENTINEL_BYTES,
-                max_depth=MAX_DEPTH + 1,
-                semantic_decoders=_CBOR_DECODERS,
-                strict_hashable_types=True,
-            )
+            obj = self._decoder.decode()
         except Exception as exc:
+            self._buffer, self._decoder = self._new_decoder()
             raise _undecodable("cbor", exc) from None
-        if pair[1] != _CBOR_SENTINEL:
+        if buffer.tell() != len(data):
+            self._buffer, self._decoder = self._new_decoder()
             raise _violation("CBOR payload is not exactly one complete data item")
-        obj = pair[0]
         if type(obj) is not list:
             raise _not_a_list("cbor", obj)
-        if _CBOR_UNDEFINED_BYTE in data:  # memchr first: most payloads hold no 0xf7 byte
-            _cbor_undefined_to_none(obj)
+        # memchr first (an int needle: a one-byte bytes needle costs several times more).
+        if _CBOR_UNDEFINED_BYTE in data:
+            _replace_undefined(obj)
         return obj
+
+
+# BytesIO.__init__ points an existing buffer at new bytes (sharing them, no copy), the cheapest
+# way to hand the reused decoder its next payload.
+_reopen = io.BytesIO.__init__
 
 
 # --- lookup ----------------------------------------------------------------------------------

@@ -10,13 +10,15 @@ Two layers, one concern per file:
   :mod:`.member` (what broker and dealer route to), :mod:`.session` (a joined session),
   :mod:`.realm`, :mod:`.broker` (publish, subscribe), :mod:`.dealer` (call, register),
   :mod:`.store` (retained events, history), :mod:`.hooks` (lifecycle hooks), :mod:`.meta`
-  (the meta API), :mod:`.testament`, :mod:`.authentication` (join decisions that need more
+  (the meta API), :mod:`.remote` (other cluster nodes' sessions as members),
+  :mod:`.testament`, :mod:`.authentication` (join decisions that need more
   than the HELLO), :mod:`.authorization` (what each role may do).
 """
 
 from .events import (
     EventsDropped,
     HandshakeTimedOut,
+    HttpRequested,
     InternalError,
     LeaveCause,
     PeerAborted,
@@ -28,16 +30,19 @@ from .events import (
 )
 from .hooks import Lifecycle
 from .member import Kind, Member, Outcome
+from .metrics import Metrics, Snapshot
 from .router import Router
 
 __all__ = [
     "EventsDropped",
     "HandshakeTimedOut",
+    "HttpRequested",
     "InternalError",
     "Kind",
     "LeaveCause",
     "Lifecycle",
     "Member",
+    "Metrics",
     "Outcome",
     "PeerAborted",
     "PeerId",
@@ -46,4 +51,5 @@ __all__ = [
     "RouterEvent",
     "SessionJoined",
     "SessionLeft",
+    "Snapshot",
 ]

@@ -122,7 +122,7 @@ class Authentication:
             return self._refusal(NO_MATCHING_AUTH_METHOD, "HELLO.Details.authmethods is malformed")
         authid = hello.details.get("authid")
         if authid is not None and type(authid) is not str:
-            return self._fail(conn, now, "HELLO.Details.authid is not a string")
+            return self._fail(conn, now, "HELLO.Details.authid is not a string", realm=realm.name)
         skipped: Attempt | None = None
         for method in realm.effective_auth_methods:
             if method not in offered:
@@ -186,6 +186,7 @@ class Authentication:
             return None
         if isinstance(answer, _Denied):
             self._drop(conn.id)
+            self._count_metric(attempt, "")
             self._count_failure(conn, now)
             return self._refusal(answer.reason, answer.message)
         if isinstance(answer, _AppChallenge):
@@ -229,6 +230,7 @@ class Authentication:
         if attempt is None or token != attempt.token:
             return None
         self._drop(conn.id)
+        self._count_metric(attempt, "")
         self._count_failure(conn, now)
         if uri.startswith("wamp.error.") and uri not in _DENIALS:
             uri = AUTHENTICATION_FAILED  # the authenticator broke: say nothing more
@@ -250,7 +252,7 @@ class Authentication:
             try:
                 verifier = self._verifier(attempt, principal)
             except (AuthError, LocalProtocolError) as exc:
-                return self._fail(attempt.conn, now, str(exc))
+                return self._fail(attempt.conn, now, str(exc), attempt=attempt)
             assert verifier is not None
             return self._challenge(attempt, verifier)
         if realm.authenticator is not None:
@@ -277,11 +279,13 @@ class Authentication:
         """An authid (or key) nobody has: challenge as if it were known and fail at
         AUTHENTICATE; cryptosign, whose key is public, fails at once."""
         if attempt.method == "cryptosign":
-            return self._fail(attempt.conn, now, "no principal has this public key")
+            return self._fail(
+                attempt.conn, now, "no principal has this public key", attempt=attempt
+            )
         try:
             verifier = self._decoy(attempt)
         except (AuthError, LocalProtocolError):
-            return self._fail(attempt.conn, now, "no principal for this authid")
+            return self._fail(attempt.conn, now, "no principal for this authid", attempt=attempt)
         attempt.decoy = True
         return self._challenge(attempt, verifier)
 
@@ -308,9 +312,19 @@ class Authentication:
         self._forgive(attempt.conn)
         return self._layer.authenticated(attempt)
 
-    def _fail(self, conn: Connection, now: float, why: str) -> Refusal:
+    def _fail(
+        self,
+        conn: Connection,
+        now: float,
+        why: str,
+        *,
+        attempt: Attempt | None = None,
+        realm: str = "",
+    ) -> Refusal:
         """A failed attempt: the one generic ABORT, delayed for a repeat offender. ``why`` is
-        for the reader of the call site only; the client is never told."""
+        for the reader of the call site only; the client is never told. ``attempt`` (else the
+        tracked one) or ``realm`` label the failure in the metrics."""
+        self._count_metric(attempt or self._attempts.get(conn.id), realm)
         self._drop(conn.id)
         delay = self._count_failure(conn, now)
         return self._refusal(AUTHENTICATION_FAILED, _FAILED_MESSAGE, delay)
@@ -319,6 +333,12 @@ class Authentication:
         from .sessions import Refusal  # sessions imports this module
 
         return Refusal(reason, message, delay)
+
+    def _count_metric(self, attempt: Attempt | None, realm: str) -> None:
+        if attempt is not None:
+            self._layer.metrics.auth_failed(attempt.realm.name, attempt.method or "other")
+        else:
+            self._layer.metrics.auth_failed(realm or "(unknown)", "other")
 
     def _count_failure(self, conn: Connection, now: float) -> float:
         address = _address(conn)

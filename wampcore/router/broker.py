@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import INVALID_URI, NO_SUCH_SUBSCRIPTION
-from ..ids import RandomSource, RouterScopeIds, global_id
+from ..ids import GlobalIds, RandomSource, RouterScopeIds
 from ..messages import (
     PPT_KEYS,
     PUBLISH,
@@ -101,9 +101,12 @@ class Broker:
         "_hooks",
         "_ids",
         "_outlet",
+        "_publication_ids",
         "_realm",
         "_rng",
         "_subscriptions",
+        "id_for",
+        "relay",
         "store",
     )
 
@@ -119,12 +122,17 @@ class Broker:
         self._realm = realm
         self._outlet = outlet
         self._rng = rng
+        self._publication_ids = GlobalIds(rng)
         self._hooks = hooks
         self._clock = clock
         self._ids = RouterScopeIds()
         self._subscriptions: PatternMap[Subscription] = PatternMap()
         self._by_id: dict[int, Subscription] = {}
         self.store = store
+        #: The cluster backplane's hooks (wampcore.router.remote): hand each publication on
+        #: to the other nodes that want it; derive subscription ids alike on every node.
+        self.relay: Callable[[Member, Publish, int, list[Subscription], bool], None] | None = None
+        self.id_for: Callable[[str, str, dict[int, Subscription]], int] | None = None
 
     # -- queries (meta API, tests) ---------------------------------------------------------------
 
@@ -151,7 +159,12 @@ class Broker:
         sub = self._subscriptions.get(msg.topic, match)
         created = sub is None
         if sub is None:
-            sub = Subscription(self._ids.next(self._by_id), msg.topic, match, self._clock())
+            sub_id = (
+                self._ids.next(self._by_id)
+                if self.id_for is None
+                else self.id_for(msg.topic, match, self._by_id)
+            )
+            sub = Subscription(sub_id, msg.topic, match, self._clock())
             self._subscriptions.set(msg.topic, match, sub)
             self._by_id[sub.id] = sub
         # A repeated SUBSCRIBE gets the existing id (wamp-spec.md §3.3); it is idempotent.
@@ -182,17 +195,28 @@ class Broker:
         member.send(Unsubscribed(request_id=msg.request_id), Kind.REPLY)
         self._drop_subscriber(sub, member)
 
-    def publish(self, member: Member, msg: Publish, *, disclose: bool = False) -> None:
+    def publish(
+        self,
+        member: Member,
+        msg: Publish,
+        *,
+        disclose: bool = False,
+        publication_id: int | None = None,
+    ) -> None:
         """Route one PUBLISH; ``disclose`` (the authorization's verdict) discloses the
-        publisher as if it had asked ``disclose_me``."""
+        publisher as if it had asked ``disclose_me``; ``publication_id`` is given for a
+        publication another cluster node already numbered."""
         options = msg.options
         acknowledge = options.get("acknowledge") is True
         if msg.topic.startswith("wamp.") and not member.internal:
             if acknowledge:
                 self.refuse(member, msg, INVALID_URI, "the wamp.* namespace is reserved")
             return
-        publication_id = global_id(self._rng)
+        if publication_id is None:
+            publication_id = self._publication_ids.next()
         matches = self._subscriptions.matches(msg.topic)
+        if self.relay is not None:
+            self.relay(member, msg, publication_id, matches, disclose)
         store = self.store
         keep = options.get("retain") is True or store.keeps_history
         if matches or keep:

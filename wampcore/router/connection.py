@@ -10,7 +10,6 @@ joined :class:`~.session.Session` at a time.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +72,8 @@ class Peer(Connection):
         "codec_key",
         "drop_counts",
         "dropped_total",
+        "frame",
+        "frame_key",
         "framing",
         "queue",
         "queued",
@@ -91,12 +92,20 @@ class Peer(Connection):
         super().__init__(peer_id, transport_info, tracker)
         self.framing = framing
         self.serializer: Any = None  # a Serializer once the framing is Ready
-        #: Serializers with equal keys produce identical bytes: the fan-out cache key.
+        #: Serializers with equal keys produce identical payloads, and peers with equal frame
+        #: keys (the serializer's key and ``Framing.frame_kind``) identical frames: the keys of
+        #: the fan-out caches.
         self.codec_key: tuple[str, bool] = ("", False)
+        self.frame_key: tuple[str, bool, object] = ("", False, None)
+        #: The framing's ``frame`` (payload -> wire bytes) when its frames can be built once
+        #: and shared (``Framing.frame_kind``); then ``queue`` holds frames, else payloads.
+        self.frame: Callable[[bytes], bytes] | None = None
         #: Largest payload the framing will carry to the peer.
         self.send_limit = 0
         self.request: Any = None  # the WebSocket upgrade request, if any
-        self.queue: deque[bytes] = deque()
+        #: What waits for ``data_to_send``; ``queued`` counts its bytes (framing included).
+        #: A list rather than a deque: an idle connection should cost as little as possible.
+        self.queue: list[bytes] = []
         self.queued = 0
         self.dropped_total = 0
         #: Dropped EVENTs per cause not yet reported in an EventsDropped router event.

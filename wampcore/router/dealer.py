@@ -89,6 +89,7 @@ from ..uri import PatternMap
 from .broker import PASS_THROUGH
 from .hooks import Lifecycle
 from .member import Kind, Member, Outcome, Outlet
+from .metrics import REFUSED
 
 __all__ = ["DEALER_FEATURES", "DEFAULT_CANCEL_MODE", "CallRecord", "Dealer", "Registration"]
 
@@ -166,6 +167,7 @@ class CallRecord:
         "procedure",
         "receive_progress",
         "registration",
+        "started",
         "streaming",
         "timeout",
     )
@@ -197,6 +199,8 @@ class CallRecord:
         self.done = False
         #: The dealer that decides this call (its timeout fires there).
         self.dealer: Dealer | None = None
+        #: When the CALL was routed (the router's ``now``), for the duration metric.
+        self.started = 0.0
 
 
 class Dealer:
@@ -205,12 +209,15 @@ class Dealer:
     __slots__ = (
         "_by_id",
         "_clock",
+        "_counts",
         "_hooks",
         "_ids",
         "_max_pending",
         "_outlet",
         "_realm",
         "_registrations",
+        "claims",
+        "id_for",
     )
 
     def __init__(
@@ -230,6 +237,14 @@ class Dealer:
         self._ids = RouterScopeIds()
         self._registrations: PatternMap[Registration] = PatternMap()
         self._by_id: dict[int, Registration] = {}
+        #: The cluster backplane's hooks (wampcore.router.remote): ``claims(member, msg)``
+        #: False means the cluster decides the REGISTER and completes it later (with
+        #: ``register(..., claimed=True)`` or ``refuse``); ``id_for`` derives registration ids
+        #: alike on every node.
+        self.claims: Callable[[Member, Register], bool] | None = None
+        self.id_for: Callable[[str, str, dict[int, Registration]], int] | None = None
+        #: This realm's call counters by outcome (wampcore.router.metrics).
+        self._counts = outlet.metrics.call_counters(realm.name)
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -251,7 +266,7 @@ class Dealer:
 
     # -- REGISTER / UNREGISTER -------------------------------------------------------------------
 
-    def register(self, session: Member, msg: Register) -> None:
+    def register(self, session: Member, msg: Register, *, claimed: bool = False) -> None:
         if msg.procedure.startswith("wamp.") and not session.internal:
             self.refuse(session, msg, INVALID_URI, "the wamp.* namespace is reserved")
             return
@@ -275,10 +290,15 @@ class Dealer:
                     f"this session already registered {msg.procedure!r}",
                 )
                 return
-        else:
-            reg = Registration(
-                self._ids.next(self._by_id), msg.procedure, match, invoke, self._clock()
+        if not claimed and self.claims is not None and not self.claims(session, msg):
+            return  # the cluster decides cluster-wide uniqueness first
+        if reg is None:
+            reg_id = (
+                self._ids.next(self._by_id)
+                if self.id_for is None
+                else self.id_for(msg.procedure, match, self._by_id)
             )
+            reg = Registration(reg_id, msg.procedure, match, invoke, self._clock())
             self._registrations.set(msg.procedure, match, reg)
             self._by_id[reg.id] = reg
         reg.callees.append(session)
@@ -311,10 +331,16 @@ class Dealer:
     def refuse(self, session: Member, msg: Register | Call, error: str, text: str) -> None:
         """Answer a REGISTER or CALL with an ERROR."""
         request_type = REGISTER if isinstance(msg, Register) else CALL
+        if request_type == CALL:
+            self._counts[REFUSED] += 1
         session.send(
             Error(request_type=request_type, request_id=msg.request_id, error=error, args=[text]),
             Kind.REPLY,
         )
+
+    def call_refused(self) -> None:
+        """A CALL was answered with an ERROR before reaching the dealer (not authorized)."""
+        self._counts[REFUSED] += 1
 
     def remove_callee(self, reg: Registration, session: Member, reason: str | None) -> None:
         """Revoke one callee's registration (the meta API's ``remove_callee``).
@@ -332,9 +358,18 @@ class Dealer:
 
     # -- CALL ------------------------------------------------------------------------------------
 
-    def call(self, caller: Member, msg: Call, now: float, *, disclose: bool = False) -> None:
+    def call(
+        self,
+        caller: Member,
+        msg: Call,
+        now: float,
+        *,
+        disclose: bool = False,
+        to: tuple[Registration, Member] | None = None,
+    ) -> None:
         """Route one CALL (or continue a progressive one); ``disclose`` (the authorization's
-        verdict) discloses the caller as if it had asked ``disclose_me``."""
+        verdict) discloses the caller as if it had asked ``disclose_me``; ``to`` is the
+        registration and callee another cluster node already chose."""
         record = caller.call_record(msg.request_id)
         if record is not None:
             self._continue(record, msg)
@@ -354,13 +389,13 @@ class Dealer:
                 f"this session already has {in_flight} calls in flight",
             )
             return
-        reg = self._registrations.best(msg.procedure)
+        reg = self._registrations.best(msg.procedure) if to is None else to[0]
         if reg is None:
             self.refuse(caller, msg, NO_SUCH_PROCEDURE, f"no callee for {msg.procedure!r}")
             return
 
         outcome = Outcome.NO_ROOM
-        for callee in self._candidates(reg):
+        for callee in self._candidates(reg) if to is None else [to[1]]:
             if progress and not callee.can_progress_invocations:
                 self.refuse(
                     caller,
@@ -434,6 +469,7 @@ class Dealer:
             options.get("receive_progress") is True and record.callee.can_progress_results
         )
         record.streaming = options.get("progress") is True
+        record.started = now
         record.caller.attach_call(record.caller_request_id, record)
         record.callee.attach_invocation(record.invocation_id, record)
         timeout_ms = options.get("timeout", 0)
@@ -552,6 +588,7 @@ class Dealer:
                 continue
             self._interrupt_and_forget(record, "killnowait")
             self._close(record)
+            self._outlet.metrics.call_answered(self._counts, record.started, CANCELED)
         # Invocations it owes: each caller gets ERROR wamp.error.canceled.
         for record in session.open_invocations():
             if record.done:
@@ -590,6 +627,9 @@ class Dealer:
 
     def _answer(self, record: CallRecord, msg: Result | Error) -> None:
         """Send the final RESULT/ERROR; substitute an ERROR if the caller cannot take it."""
+        self._outlet.metrics.call_answered(
+            self._counts, record.started, msg.error if type(msg) is Error else None
+        )
         outcome = record.caller.send(msg, Kind.RESULT)
         if outcome in (Outcome.TOO_LARGE, Outcome.UNENCODABLE):
             record.caller.send(

@@ -11,11 +11,14 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
+from ..transports.base import HttpRequest
+
 __all__ = [
     "AuthenticateReceived",
     "AuthenticationRequested",
     "EventsDropped",
     "HandshakeTimedOut",
+    "HttpRequested",
     "InternalError",
     "LeaveCause",
     "PeerAborted",
@@ -171,6 +174,19 @@ class AuthenticateReceived:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class HttpRequested:
+    """A plain HTTP request arrived on a WebSocket listener that serves HTTP beside WAMP.
+
+    Answer it with ``Router.http_respond(peer, status, headers, body)``; the connection closes
+    after the answer. Unanswered, it is closed at the handshake deadline. This is the one
+    router event that needs an answer: an adapter serving HTTP must read its events.
+    """
+
+    peer: PeerId
+    request: HttpRequest
+
+
 RouterEvent = (
     SessionJoined
     | SessionLeft
@@ -181,4 +197,5 @@ RouterEvent = (
     | InternalError
     | AuthenticationRequested
     | AuthenticateReceived
+    | HttpRequested
 )

@@ -11,7 +11,9 @@ Order, for one session joining, registering and leaving: ``session_joined``;
 ``registration_created`` then ``registered`` (the first callee of a URI), ``registered`` alone
 (a further callee of a shared registration); on leave, for each subscription ``unsubscribed``
 then ``subscription_deleted`` (if it was the last subscriber), then the same for each
-registration (``unregistered``, ``registration_deleted``), and ``session_left`` last. A hook
+registration (``unregistered``, ``registration_deleted``), and ``session_left`` last.
+``testament_added`` / ``testaments_flushed`` follow ``wamp.session.add_testament`` /
+``flush_testaments`` (the cluster backplane keeps other nodes' testaments with them). A hook
 that raises is the embedder's bug; the router contains it to the session being handled.
 """
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from .dealer import Registration
     from .member import Member
     from .realm import Realm
+    from .testament import Testament
 
 __all__ = ["Lifecycle", "LifecycleHooks"]
 
@@ -59,6 +62,12 @@ class Lifecycle:
         pass
 
     def subscription_deleted(self, realm: Realm, session: Member, sub: Subscription) -> None:
+        pass
+
+    def testament_added(self, realm: Realm, session: Member, testament: Testament) -> None:
+        pass
+
+    def testaments_flushed(self, realm: Realm, session: Member, scope: str) -> None:
         pass
 
 
@@ -107,3 +116,9 @@ class LifecycleHooks(Lifecycle):
 
     def subscription_deleted(self, realm: Realm, session: Member, sub: Subscription) -> None:
         self._each("subscription_deleted", realm, session, sub)
+
+    def testament_added(self, realm: Realm, session: Member, testament: Testament) -> None:
+        self._each("testament_added", realm, session, testament)
+
+    def testaments_flushed(self, realm: Realm, session: Member, scope: str) -> None:
+        self._each("testaments_flushed", realm, session, scope)

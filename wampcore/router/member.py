@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..messages import Event, Message
     from .broker import Subscription
     from .dealer import CallRecord, Registration
+    from .metrics import Metrics
 
 __all__ = ["Kind", "Member", "Outcome", "Outlet"]
 
@@ -120,6 +121,9 @@ class Member(Protocol):
 
 class Outlet(Protocol):
     """What the realm layer needs from the connection layer."""
+
+    #: The router's counters (the dealer counts calls there).
+    metrics: Metrics
 
     def fan_out(self, event: Event, recipients: list[Member]) -> int:
         """One EVENT to many members, encoded once per serializer; returns how many got it."""

@@ -111,6 +111,8 @@ def session_details(session: Session) -> dict[str, Any]:
         "authextra": dict(session.authextra),
         # The TLS channel id serves channel binding only; it is nobody else's business.
         "transport": {k: v for k, v in session.transport_info.items() if k != "channel_id"},
+        # When it joined (ISO 8601 UTC, milliseconds): the status page shows each session's age.
+        "joined": session.joined,
     }
 
 
@@ -234,6 +236,10 @@ class MetaService(Lifecycle):
     def __init__(self, layer: SessionLayer, router: Router) -> None:
         self._layer = layer
         self._router = router
+        #: The cluster backplane's directory of other nodes' sessions (None: standalone):
+        #: ``sessions(realm)`` and ``session(realm, id)``, so ``wamp.session.*`` answers for
+        #: the whole cluster.
+        self.cluster: Any = None
         self._services: dict[str, _Service] = {}
         #: uri -> (handler, argument names, how many are required)
         self._procedures: dict[str, tuple[Callable[[_Call], Any], tuple[str, ...], int]] = {
@@ -450,6 +456,8 @@ class MetaService(Lifecycle):
 
     def _sessions(self, call: _Call, roles: list[str] | None = None) -> list[Session]:
         found = self._layer.visible_sessions(call.realm)
+        if self.cluster is not None:
+            found = found + self.cluster.sessions(call.realm)
         if roles is not None:
             found = [s for s in found if s.authrole in roles]
         return found
@@ -464,6 +472,10 @@ class MetaService(Lifecycle):
 
     def _target(self, call: _Call, session_id: int) -> Session:
         session = self._layer.sessions.get(session_id)
+        if session is None and self.cluster is not None:
+            remote: Session | None = self.cluster.session(call.realm, session_id)
+            if remote is not None:
+                return remote
         if session is None or session.hidden or session.realm is not call.realm:
             raise MetaError(NO_SUCH_SESSION, f"no session {session_id} in this realm")
         return session

@@ -108,15 +108,13 @@ from ..errors import (
     PROTOCOL_VIOLATION,
     ConfigError,
     LocalProtocolError,
+    MessageTooLargeError,
     RemoteProtocolError,
 )
 from ..ids import RandomSource, default_random
 from ..messages import (
-    CALL,
-    HELLO,
-    PUBLISH,
-    REGISTER,
-    SUBSCRIBE,
+    ABORT,
+    EVENT,
     Abort,
     Authenticate,
     Call,
@@ -131,7 +129,9 @@ from ..messages import (
     Welcome,
     from_wire,
 )
-from ..transports.base import Closed, Framing, Payload, Ready
+from ..schema import uri_answer_positions
+from ..serializers import CBORSerializer, JSONSerializer, MsgPackSerializer, Serializer
+from ..transports.base import Closed, Framing, HttpRequest, Payload, Ready
 from ..transports.direct import DirectLink
 from ..uri import is_valid as uri_is_valid
 from .authentication import Attempt, Waiting
@@ -148,6 +148,7 @@ from .events import (
     AuthenticationRequested,
     EventsDropped,
     HandshakeTimedOut,
+    HttpRequested,
     InternalError,
     LeaveCause,
     PeerAborted,
@@ -159,6 +160,7 @@ from .events import (
 )
 from .hooks import Lifecycle
 from .member import Kind, Member, Outcome
+from .metrics import Metrics, Snapshot
 from .realm import Realm
 from .session import Session
 from .sessions import Admission, Refusal, SessionLayer
@@ -184,7 +186,7 @@ _MAX_ABORT_MESSAGE = 400
 _DEFAULT_SEND_LIMIT = 16 * 1024 * 1024
 #: Where the URI sits in messages whose only defect may be a malformed URI (answered with an
 #: ERROR/ABORT ``wamp.error.invalid_uri`` instead of a protocol violation, wamp-spec.md §2.2).
-_URI_POSITION = {HELLO: 1, PUBLISH: 3, SUBSCRIBE: 3, CALL: 3, REGISTER: 3}
+_URI_POSITION = uri_answer_positions()
 _FATAL = (Outcome.NO_ROOM, Outcome.TOO_LARGE, Outcome.UNENCODABLE)
 #: States in which a HELLO awaits its answer.
 _OPENING = (SessionState.ESTABLISHING, SessionState.CHALLENGING, SessionState.AUTHENTICATING)
@@ -227,7 +229,12 @@ class Router:
         self._events: deque[RouterEvent | _DropNotice] = deque()
         #: How many router events were discarded because nobody read them.
         self.events_lost = 0
+        #: The counters (messages, drops, calls, auth failures); see :mod:`.metrics`.
+        self.metrics = Metrics(lambda: self._now)
+        self._received = self.metrics.received
+        self._sent = self.metrics.sent
         self._dirty: dict[PeerId, None] = {}  # ordered set of network peers with output
+        self._serializers: dict[tuple[type[Serializer], bool, int | None], Serializer] = {}
         self._heap: list[tuple[float, int, Connection | CallRecord]] = []
         self._heap_seq = itertools.count()
         self._compact_at = 1024
@@ -321,6 +328,59 @@ class Router:
         self._dirty.pop(peer, None)
         self._run(self._lost, p, "connection lost")
 
+    def http_respond(
+        self,
+        peer: PeerId,
+        status: int,
+        headers: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+        body: bytes = b"",
+    ) -> bool:
+        """Answer an ``HttpRequested`` event; the connection closes after the answer (write
+        ``data_to_send``, then ``should_close`` is true). False if no request of ``peer``
+        awaits an answer (it is gone, or already answered). Raises ``LocalProtocolError`` for
+        a malformed status or header."""
+        p = self._peers.get(peer)
+        if type(p) is not Peer or p.finished:
+            return False
+        framing: Any = p.framing
+        if getattr(framing, "http_request", None) is None:
+            return False
+        framing.respond(status, headers, body)
+        self._dirty[peer] = None
+        self._run(self._pump, p)
+        return True
+
+    def metrics_snapshot(self) -> Snapshot:
+        """Every counter of ``metrics``, with the current gauges (sessions per realm, bytes in
+        outbound queues, connections)."""
+        queued = 0
+        connections = 0
+        for p in self._peers.values():
+            if type(p) is Peer:
+                connections += 1
+                queued += p.queued
+        sessions = {name: self.sessions.count(name) for name in self.sessions.realms}
+        return self.metrics.snapshot(
+            sessions=sessions,
+            outbound_queue_bytes=queued,
+            connections=connections,
+            events_lost=self.events_lost,
+        )
+
+    def grant_join(
+        self,
+        token: str,
+        authrole: str,
+        *,
+        expires: float,
+        authid: str | None = None,
+    ) -> None:
+        """Let one WebSocket join, within ``expires`` (a ``now`` instant), as ``authrole``:
+        the one whose upgrade request's query carries ``status_grant=<token>`` (the status
+        page's mechanism, docs/http.md). Single use. Raises ``LocalProtocolError`` for an
+        empty token or role."""
+        self.sessions.grant(token, authrole, authid, expires)
+
     def outbound_bytes(self, peer: PeerId) -> int:
         """Bytes queued for ``peer`` and not yet moved into its framing."""
         p = self._peers.get(peer)
@@ -382,6 +442,11 @@ class Router:
             self._contained, session.connection, self._router_goodbye, session.connection, goodbye
         )
         return True
+
+    @property
+    def shutting_down(self) -> bool:
+        """True once ``shutdown`` was called (``/health`` answers 503 from then on)."""
+        return self._shutting_down
 
     def session_count(self, realm: str | None = None) -> int:
         """Sessions in ``realm`` (in all realms if None); the router's own are not counted."""
@@ -490,6 +555,20 @@ class Router:
         self._run(self._contained, p, act)
         return resolved[0]
 
+    def run_step(self, action: Callable[[], object], *, now: float | None = None) -> None:
+        """Run ``action`` as one router step, as input from outside any connection (the
+        cluster backplane's messages): what it routes is queued at once, deferred work
+        (meta events, testaments) follows when it settles. Drain output as after
+        ``receive_data``."""
+        if now is not None:
+            self._now = now
+        self._run(action)
+
+    @property
+    def now(self) -> float:
+        """The router's idea of the time: the ``now`` of the latest step."""
+        return self._now
+
     def set_authorization_hook(self, hook: AuthorizationHook | None) -> None:
         """An embedder's authorization function, consulted before every realm's static roles:
         ``hook(session_details, uri, action, options)`` returns a ``Decision``, a bool, or None
@@ -575,11 +654,16 @@ class Router:
         return self._send_local(conn, msg, kind)
 
     def fan_out(self, event: Event, recipients: list[Member]) -> int:
-        cache: dict[tuple[str, bool], bytes | None] = {}
+        # The event is encoded once per serializer (``payloads``) and framed once per
+        # (serializer, framing kind) (``cache``: the frame with its payload's size, checked
+        # against each peer's own limit; None when the serializer cannot carry the event).
+        payloads: dict[tuple[str, bool], bytes | None] = {}
+        cache: dict[tuple[str, bool, object], tuple[bytes, int] | None] = {}
         wire: list[Any] | None = None
         budget = self._budget
         dirty = self._dirty
         delivered = 0
+        to_network = 0
         for member in recipients:
             p: Any = member.connection if type(member) is Session else None
             if type(p) is not Peer:
@@ -591,24 +675,27 @@ class Router:
             if p.queued >= budget and self._drop_events:
                 self._dropped(p, "outbound_queue_full")  # full: no need to encode for it
                 continue
-            key = p.codec_key
+            key = p.frame_key
             if key in cache:
-                data = cache[key]
+                entry = cache[key]
             else:
                 if wire is None:
                     wire = event.to_wire()
-                try:
-                    data = p.serializer.encode(wire)
-                except Exception:  # a value this serializer cannot carry; see module docs
-                    data = None
-                cache[key] = data
-            if data is None:
+                codec = p.codec_key
+                if codec in payloads:
+                    payload = payloads[codec]
+                else:
+                    payload = payloads[codec] = self._serialize(p, wire)
+                entry = None if payload is None else self._framed(p, payload)
+                cache[key] = entry
+            if entry is None:
                 self._dropped(p, "unencodable")
                 continue
-            size = len(data)
-            if size > p.send_limit:
+            data, payload_size = entry
+            if payload_size > p.send_limit:
                 self._dropped(p, "payload_size_exceeded")
                 continue
+            size = len(data)
             if p.queued + size > budget and p.queue:
                 if self._drop_events:
                     self._dropped(p, "outbound_queue_full")
@@ -624,6 +711,9 @@ class Router:
             p.queued += size
             dirty[p.id] = None
             delivered += 1
+            to_network += 1
+        if to_network:
+            self._sent[EVENT] += to_network
         return delivered
 
     def schedule(self, record: CallRecord) -> None:
@@ -638,6 +728,13 @@ class Router:
         if session is not None:
             conn = session.connection
             self._contained(conn, self._router_goodbye, conn, _goodbye(reason, message))
+            return
+        # A session of another cluster node: its own node ends it (wampcore.router.remote).
+        end_remotely: Callable[[str, str | None], None] | None = getattr(
+            member, "end_remotely", None
+        )
+        if end_remotely is not None:
+            end_remotely(reason, message)
 
     def open_service_session(
         self, realm: str, authid: str, service: Callable[[ClientPeer], None]
@@ -821,11 +918,16 @@ class Router:
                 self._on_ready(p, event)
             elif isinstance(event, Closed):
                 self._on_closed(p, event)
+            elif isinstance(event, HttpRequest):
+                self._emit(HttpRequested(peer=p.id, request=event))
 
     def _on_ready(self, p: Peer, event: Ready) -> None:
-        serializer = event.serializer
+        serializer = self._own_serializer(event.serializer)
         p.serializer = serializer
+        kind = getattr(p.framing, "frame_kind", None)
         p.codec_key = (serializer.name, serializer.batched)
+        p.frame_key = (serializer.name, serializer.batched, kind)
+        p.frame = None if kind is None else p.framing.frame  # type: ignore[attr-defined]
         p.send_limit = _send_limit(p.framing)
         p.request = event.request
         p.transport_info.setdefault("serializer", serializer.name)
@@ -880,6 +982,7 @@ class Router:
             if recovered is None:
                 raise
             msg, uri_error = recovered
+        self._received[msg.TYPE] += 1
         self._on_message(p, msg, uri_error)
 
     def _on_message(self, p: Connection, msg: Message, uri_error: str | None) -> None:
@@ -1176,13 +1279,13 @@ class Router:
         """Encode, check size and budget, record in the state table, queue."""
         if p.finished or p.doomed is not None:
             return Outcome.GONE
-        try:
-            data = p.serializer.encode(msg.to_wire())
-        except Exception:  # a value this serializer cannot carry; see module docs
+        entry = self._encode(p, msg.to_wire())
+        if entry is None:
             return Outcome.UNENCODABLE
-        size = len(data)
-        if size > p.send_limit:
+        data, payload_size = entry
+        if payload_size > p.send_limit:
             return Outcome.TOO_LARGE
+        size = len(data)
         if p.queue and p.queued + size > limit:
             return Outcome.NO_ROOM
         if p.tracker.send(msg) is Disposition.IGNORE:
@@ -1190,6 +1293,7 @@ class Router:
         p.queue.append(data)
         p.queued += size
         self._dirty[p.id] = None
+        self._sent[msg.TYPE] += 1
         return Outcome.SENT
 
     def _queue_abort(self, p: Connection, reason: str, message: str | None) -> None:
@@ -1206,33 +1310,86 @@ class Router:
             return
         if p.serializer is None or p.framing.closed:
             return
-        try:
-            data = p.serializer.encode(abort.to_wire())
-        except Exception:
-            return
-        if len(data) <= p.send_limit:
+        entry = self._encode(p, abort.to_wire())
+        if entry is not None and entry[1] <= p.send_limit:
+            data = entry[0]
             p.queue.append(data)
             p.queued += len(data)
             self._dirty[p.id] = None
+            self._sent[ABORT] += 1
 
     def _flush(self, p: Peer, max_bytes: int | None = None) -> None:
         """Move queued messages into the framing."""
         queue = p.queue
-        framing = p.framing
-        moved = 0
-        while queue:
-            data = queue[0]
-            if max_bytes is not None and moved and moved + len(data) > max_bytes:
-                return
-            queue.popleft()
-            p.queued -= len(data)
-            moved += len(data)
-            try:
-                framing.send(data)
-            except LocalProtocolError:  # the framing closed under us: nothing more can go
-                queue.clear()
-                p.queued = 0
-                return
+        if not queue:
+            return
+        count = len(queue)
+        if max_bytes is None:
+            moved = p.queued
+        else:
+            moved = 0
+            for i, data in enumerate(queue):
+                if i and moved + len(data) > max_bytes:
+                    count = i
+                    break
+                moved += len(data)
+        items = queue if count == len(queue) else queue[:count]
+        framing: Any = p.framing
+        try:
+            if p.frame is not None:
+                framing.send_framed(items)
+            else:
+                for data in items:
+                    framing.send(data)
+        except LocalProtocolError:  # the framing closed under us: nothing more can go
+            queue.clear()
+            p.queued = 0
+            return
+        if count == len(queue):
+            queue.clear()
+            p.queued = 0
+        else:
+            del queue[:count]
+            p.queued -= moved
+
+    def _encode(self, p: Peer, wire: list[Any]) -> tuple[bytes, int] | None:
+        """What ``p`` would be sent for one message: its frame (``p.frame``) or its payload,
+        with the payload's size; None if the peer's serializer cannot carry a value in it."""
+        payload = self._serialize(p, wire)
+        return None if payload is None else self._framed(p, payload)
+
+    @staticmethod
+    def _serialize(p: Peer, wire: list[Any]) -> bytes | None:
+        try:
+            return p.serializer.encode(wire)  # type: ignore[no-any-return]
+        except Exception:  # a value this serializer cannot carry; see module docs
+            return None
+
+    @staticmethod
+    def _framed(p: Peer, payload: bytes) -> tuple[bytes, int] | None:
+        size = len(payload)
+        if p.frame is None:
+            return payload, size
+        try:
+            return p.frame(payload), size
+        except MessageTooLargeError:
+            return b"", size  # beyond what the framing can carry at all: above every limit
+        except LocalProtocolError:  # e.g. JSON that is not UTF-8: not for a text frame
+            return None
+
+    def _own_serializer(self, serializer: Serializer) -> Serializer:
+        """This router's instance of a framing's negotiated serializer: every encoding for the
+        router's peers goes through the router's own encoders (it is driven by one thread), so
+        server framings may share theirs (see ``wampcore.transports``)."""
+        cls = type(serializer)
+        if cls not in _STANDARD_SERIALIZERS:
+            return serializer
+        key = (cls, serializer.batched, serializer.max_size)
+        own = self._serializers.get(key)
+        if own is None:
+            own = cls(batched=serializer.batched, max_size=serializer.max_size)
+            self._serializers[key] = own
+        return own
 
     def _finish(self, p: Connection) -> None:
         """The connection is over: flush what is queued, close the framing (should_close)."""
@@ -1260,6 +1417,8 @@ class Router:
     def _dropped(self, p: Connection, cause: str) -> None:
         if type(p) is not Peer:
             return
+        if p.session is not None:
+            self.metrics.event_dropped(p.session.realm.name)
         p.dropped_total += 1
         counts = p.drop_counts
         pending = counts.get(cause, 0)
@@ -1326,6 +1485,8 @@ class Router:
         when = self.wall_clock() if self.wall_clock is not None else self._now
         return _iso8601(when)
 
+
+_STANDARD_SERIALIZERS = (JSONSerializer, MsgPackSerializer, CBORSerializer)
 
 _DROP_CAUSE = {
     Outcome.NO_ROOM: "outbound_queue_full",

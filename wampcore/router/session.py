@@ -54,6 +54,7 @@ class Session:
         "hidden",
         "id",
         "internal",
+        "joined",
         "joined_at",
         "realm",
         "registrations",
@@ -94,6 +95,8 @@ class Session:
         #: A router service session: not listed by the meta API, keeps no realm alive.
         self.hidden = hidden
         self.joined_at = joined_at
+        #: When it joined, as the meta API dates things (ISO 8601 UTC); "" for service sessions.
+        self.joined = ""
         self.subscriptions: dict[int, Subscription] = {}
         self.registrations: dict[int, Registration] = {}
         #: Testaments by scope ("destroyed", "detached"), in the order they were added.

@@ -23,13 +23,19 @@ hidden router-internal session per realm.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..config import RealmConfig, RouterConfig
-from ..errors import NO_SUCH_REALM, NOT_AUTHORIZED, REALM_FULL, RemoteProtocolError
+from ..errors import (
+    NO_SUCH_REALM,
+    NOT_AUTHORIZED,
+    REALM_FULL,
+    LocalProtocolError,
+    RemoteProtocolError,
+)
 from ..ids import RandomSource, global_id
 from ..messages import (
     CALL,
@@ -66,6 +72,9 @@ _AUTHID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _ACTIONS = {PUBLISH: "publish", SUBSCRIBE: "subscribe", CALL: "call", REGISTER: "register"}
 #: Cached verdicts per session (a dynamic authorizer may allow caching).
 _CACHE_LIMIT = 1024
+#: The upgrade request's query parameter that names a join grant (``Router.grant_join``).
+_GRANT_PARAM = "status_grant"
+_MAX_GRANTS = 1024
 
 
 def _remember(session: Session, action: str, uri: str, decision: Decision) -> None:
@@ -134,6 +143,12 @@ class SessionLayer:
         self.auth = Authentication(self, rng, clock)
         #: The embedder's authorization hook (see ``Router.set_authorization_hook``).
         self.authorization_hook: AuthorizationHook | None = None
+        #: Session ids in use on other cluster nodes (the backplane's directory), never drawn.
+        self.elsewhere: Container[int] = ()
+        #: The router's counters (calls refused here, auth failures in ``auth``).
+        self.metrics = router.metrics
+        #: Single-use join grants (``Router.grant_join``): token -> (authrole, authid, expires).
+        self._grants: dict[str, tuple[str, str | None, float]] = {}
 
     def start(self) -> None:
         """Create the configured realms (the router calls this once, inside a step)."""
@@ -159,7 +174,11 @@ class SessionLayer:
         """A session id no session has and no pending join was promised."""
         while True:
             session_id = global_id(self._rng)
-            if session_id not in self.sessions and session_id not in self.auth.promised:
+            if (
+                session_id not in self.sessions
+                and session_id not in self.auth.promised
+                and session_id not in self.elsewhere
+            ):
                 return session_id
 
     def decide(
@@ -188,7 +207,52 @@ class SessionLayer:
         room = self._room(realm)
         if room is not None:
             return room
+        granted = self._granted(conn, realm_config, now)
+        if granted is not None:
+            return granted
         return self.auth.start(conn, hello, realm_config, self.new_session_id(), now)
+
+    def grant(self, token: str, authrole: str, authid: str | None, expires: float) -> None:
+        """Record a single-use join grant (see ``Router.grant_join``)."""
+        if type(token) is not str or len(token) < 16:
+            raise LocalProtocolError("a join grant's token is a string of at least 16 characters")
+        if type(authrole) is not str or not authrole:
+            raise LocalProtocolError("a join grant names an authrole")
+        grants = self._grants
+        # Oldest first; a flood of grants (page loads) can hold at most _MAX_GRANTS.
+        while len(grants) >= _MAX_GRANTS:
+            grants.pop(next(iter(grants)))
+        grants[token] = (authrole, authid, expires)
+
+    def _granted(
+        self, conn: Connection, realm: RealmConfig, now: float
+    ) -> Admission | Refusal | None:
+        """A join grant named by the upgrade request's query: admit as its role (used up),
+        refuse a stale or unknown one; None when the request names none."""
+        request = getattr(conn, "request", None)
+        query = getattr(request, "query", "")
+        if not query or _GRANT_PARAM not in query:
+            return None
+        token = next(
+            (v for k, _, v in (p.partition("=") for p in query.split("&")) if k == _GRANT_PARAM),
+            None,
+        )
+        if token is None:
+            return None
+        for stale in [t for t, (_, _, expires) in self._grants.items() if expires < now]:
+            del self._grants[stale]
+        grant = self._grants.pop(token, None)
+        if grant is None:
+            self.metrics.auth_failed(realm.name, "status_grant")
+            return Refusal(NOT_AUTHORIZED, "this status page grant is used up or expired: reload")
+        authrole, authid, _ = grant
+        return Admission(
+            realm,
+            authid=authid or self._anonymous_authid(),
+            authrole=authrole,
+            authmethod="status_grant",
+            authprovider="wampcore.http",
+        )
 
     def authenticate(
         self, conn: Connection, msg: Authenticate, now: float
@@ -265,6 +329,8 @@ class SessionLayer:
             hidden=admission.hidden,
             joined_at=now,
         )
+        if not admission.hidden:
+            session.joined = self._clock()
         realm.members[session_id] = session
         if admission.hidden:
             realm.service = session
@@ -336,9 +402,13 @@ class SessionLayer:
 
     def add_testament(self, session: Session, testament: Testament) -> None:
         session.testaments.setdefault(testament.scope, []).append(testament)
+        self.hooks.testament_added(session.realm, session, testament)
 
     def flush_testaments(self, session: Session, scope: str) -> int:
-        return len(session.testaments.pop(scope, ()))
+        flushed = len(session.testaments.pop(scope, ()))
+        if flushed:
+            self.hooks.testaments_flushed(session.realm, session, scope)
+        return flushed
 
     # -- dispatch --------------------------------------------------------------------------------
 
@@ -444,6 +514,8 @@ class SessionLayer:
         request_type = msg.TYPE
         if request_type == PUBLISH and msg.options.get("acknowledge") is not True:  # type: ignore[attr-defined]
             return  # an unacknowledged PUBLISH is never answered (wamp-spec.md §3.3)
+        if request_type == CALL:
+            session.realm.dealer.call_refused()
         what = _ACTIONS.get(request_type, "do that")
         uri = getattr(msg, "topic", None) or getattr(msg, "procedure", "")
         session.send(

@@ -4,7 +4,16 @@ RawSocket (:mod:`.rawsocket`) and WebSocket (:mod:`.websocket`), each in client 
 and the identity framing (:mod:`.message`) share one surface (:mod:`.base`).
 """
 
-from .base import Closed, Framing, FramingEvent, HandshakeRequest, Payload, Pong, Ready
+from .base import (
+    Closed,
+    Framing,
+    FramingEvent,
+    HandshakeRequest,
+    HttpRequest,
+    Payload,
+    Pong,
+    Ready,
+)
 from .message import MessageFraming
 from .rawsocket import RawSocketClient, RawSocketError, RawSocketServer
 from .websocket import WebSocketClient, WebSocketServer
@@ -14,6 +23,7 @@ __all__ = [
     "Framing",
     "FramingEvent",
     "HandshakeRequest",
+    "HttpRequest",
     "MessageFraming",
     "Payload",
     "Pong",

@@ -9,7 +9,8 @@ by :class:`Framing`:
 * ``next_event()`` returns the next :data:`FramingEvent`, or ``None`` when more data is needed.
   Events come in this order: at most one :class:`Ready`, then :class:`Payload` and
   :class:`Pong` events, then exactly one :class:`Closed`; after ``Closed`` it returns ``None``
-  forever.
+  forever. (A WebSocket server serving plain HTTP beside WAMP may instead emit one
+  :class:`HttpRequest` before its ``Closed``, and no ``Ready``.)
 * ``send(payload)`` frames one payload; ``data_to_send()`` drains everything queued, in order.
 * ``close(reason, code)`` starts a clean local close.
 
@@ -37,6 +38,7 @@ __all__ = [
     "Framing",
     "FramingEvent",
     "HandshakeRequest",
+    "HttpRequest",
     "Payload",
     "Pong",
     "Ready",
@@ -93,6 +95,31 @@ class Ready:
     request: HandshakeRequest | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpRequest:
+    """A plain HTTP request (GET or HEAD, no body) for a path other than the WebSocket's.
+
+    Only a WebSocket server built with ``http=True`` emits it, instead of a refusal; the layer
+    above answers with the framing's ``respond(status, headers, body)``, after which the
+    framing closes. Header names are lower-cased, values ISO-8859-1 decoded.
+    """
+
+    method: str
+    target: str
+    path: str
+    query: str
+    headers: tuple[tuple[str, str], ...]
+    http_version: str = "1.1"
+
+    def get_header(self, name: str, default: str | None = None) -> str | None:
+        """The first value of header ``name`` (case-insensitive), or ``default``."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key == wanted:
+                return value
+        return default
+
+
 @dataclass(frozen=True, slots=True)
 class Payload:
     """One whole WAMP transport payload (for JSON over WebSocket: the text as UTF-8 bytes)."""
@@ -123,7 +150,7 @@ class Closed:
 
 
 #: Everything ``next_event()`` can return, besides ``None``.
-FramingEvent = Ready | Payload | Pong | Closed
+FramingEvent = Ready | Payload | Pong | Closed | HttpRequest
 
 
 class Framing(Protocol):

@@ -39,12 +39,12 @@ serializer variants are never used here: RawSocket frames each message itself.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from enum import Enum, IntEnum
 
 from ..errors import LocalProtocolError, MessageTooLargeError, RemoteProtocolError
 from ..serializers import Serializer, get_serializer, serializer_for_rawsocket_id
+from . import _shared
 from .base import Closed, FramingEvent, Payload, Pong, Ready
 
 __all__ = [
@@ -120,6 +120,27 @@ class _RawSocketFraming:
     """What both roles share: the buffer, frame parsing, PING/PONG, limits and closing."""
 
     message_oriented = False
+    #: Whether ``next_event`` takes the shortcut for plain message frames (``_whole_message``).
+    #: Off, every frame goes through ``_parse_frame``; the events are the same either way.
+    fast_path = True
+    #: Every RawSocket connection frames a payload into the same bytes (no masking, no per-
+    #: connection state in a frame), so a router fanning one payload out to many peers frames it
+    #: once for all of them (``frame``, then ``send_framed``). See :class:`~.base.Framing`.
+    frame_kind: str | None = "rawsocket"
+
+    __slots__ = (
+        "_buf",
+        "_closed_emitted",
+        "_eof",
+        "_exponent",
+        "_max",
+        "_out",
+        "_peer_max",
+        "_pending",
+        "_pos",
+        "_serializer",
+        "_state",
+    )
 
     def __init__(self, max_message_size: int) -> None:
         self._exponent = _length_exponent(max_message_size)
@@ -131,7 +152,9 @@ class _RawSocketFraming:
         self._pos = 0
         self._eof = False
         self._closed_emitted = False
-        self._pending: deque[FramingEvent] = deque()
+        # A list, not a deque: one parsing step queues at most one event, so it never holds
+        # more than a couple, and an idle connection should cost as little as possible.
+        self._pending: list[FramingEvent] = []
         self._out: list[bytes] = []
 
     # -- properties --------------------------------------------------------------------------
@@ -173,16 +196,40 @@ class _RawSocketFraming:
 
     def next_event(self) -> FramingEvent | None:
         """The next event, or None if more data is needed (or after ``Closed``)."""
+        if not self._pending and self._state is _State.OPEN:
+            payload = self._whole_message()
+            if payload is not None:
+                return Payload(payload)
         while not self._pending:
             if self._closed_emitted:
                 return None
             if not self._step():
                 return None
-        event = self._pending.popleft()
+        event = self._pending.pop(0)
         if isinstance(event, Closed):
             self._closed_emitted = True
             self._pending.clear()
         return event
+
+    def _whole_message(self) -> bytes | None:
+        """The fast path of ``_parse_frame``: the payload of a complete, plain message frame at
+        the head of the buffer (type 0, no reserved or 2^24 bits, within our limit), consumed;
+        None for anything else, which ``_parse_frame`` then judges (``fast_path`` off gives
+        the same events, see tests/test_fastpath_differential.py)."""
+        buf = self._buf
+        pos = self._pos
+        if not self.fast_path or len(buf) - pos < _HEADER_SIZE or buf[pos]:
+            return None
+        length = (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]
+        end = pos + _HEADER_SIZE + length
+        if length > self._max or end > len(buf):
+            return None
+        payload = bytes(buf[pos + _HEADER_SIZE : end])
+        self._pos = end
+        if end >= _COMPACT_AT and end * 2 >= len(buf):
+            del buf[:end]
+            self._pos = 0
+        return payload
 
     def _step(self) -> bool:
         """Parse one unit of input into ``_pending``; False if nothing can be parsed yet."""
@@ -299,6 +346,32 @@ class _RawSocketFraming:
         self._out.append(_frame_header(_TYPE_MESSAGE, len(payload)))
         self._out.append(bytes(payload))
 
+    def frame(self, payload: bytes) -> bytes:
+        """The bytes of one message frame carrying ``payload``, for ``send_framed``.
+
+        The frame depends on nothing but the payload, so it may be queued on any RawSocket
+        connection whose peer accepts its size (``peer_max_message_size``): the caller checks
+        that. Raises :class:`~wampcore.errors.MessageTooLargeError` above RawSocket's own
+        ceiling of 2^24 octets.
+        """
+        n = len(payload)
+        if n > MAX_LENGTH:
+            raise MessageTooLargeError(
+                f"payload of {n} bytes exceeds RawSocket's limit of {MAX_LENGTH}",
+                size=n,
+                limit=MAX_LENGTH,
+            )
+        return _frame_header(_TYPE_MESSAGE, n) + payload
+
+    def send_framed(self, frames: Iterable[bytes]) -> None:
+        """Queue frames built by ``frame`` (of any RawSocket framing), in order.
+
+        Raises :class:`~wampcore.errors.LocalProtocolError` before the handshake or after close.
+        """
+        if self._state is not _State.OPEN:
+            raise LocalProtocolError(f"cannot send on a RawSocket that is {self._state.value}")
+        self._out.extend(frames)
+
     def ping(self, data: bytes = b"") -> None:
         """Send a PING; the peer's echo arrives as a :class:`~.base.Pong` event.
 
@@ -346,6 +419,8 @@ class _RawSocketFraming:
 class RawSocketServer(_RawSocketFraming):
     """The router side of a RawSocket connection (see the module docstring)."""
 
+    __slots__ = ("_at_capacity", "_min_peer_max", "_serializer_ids")
+
     def __init__(
         self,
         serializers: Iterable[str | int] = ("json", "msgpack", "cbor"),
@@ -358,7 +433,7 @@ class RawSocketServer(_RawSocketFraming):
         ids: set[int] = set()
         for s in serializers:
             serializer_id = s if isinstance(s, int) else get_serializer(s).rawsocket_id
-            if serializer_for_rawsocket_id(serializer_id) is None:
+            if _shared.for_rawsocket_id(serializer_id, self._max) is None:
                 raise LocalProtocolError(f"unknown RawSocket serializer id {serializer_id}")
             ids.add(serializer_id)
         if not ids:
@@ -379,7 +454,7 @@ class RawSocketServer(_RawSocketFraming):
         elif self._at_capacity:
             self._refuse(RawSocketError.MAX_CONNECTIONS, remote=False)
         else:
-            serializer = serializer_for_rawsocket_id(serializer_id, max_size=self._max)
+            serializer = _shared.for_rawsocket_id(serializer_id, self._max)
             assert serializer is not None  # every id in _serializer_ids was looked up
             self._out.append(bytes((MAGIC, (self._exponent << 4) | serializer_id, 0, 0)))
             self._open(serializer, exponent)
@@ -396,6 +471,8 @@ class RawSocketClient(_RawSocketFraming):
     ``serializer`` is a name (``"json"``), a RawSocket id (1) or a non-batched
     :class:`~wampcore.serializers.Serializer`.
     """
+
+    __slots__ = ("_serializer_id",)
 
     def __init__(
         self, serializer: str | int | Serializer = "json", *, max_message_size: int = MAX_LENGTH

@@ -1,9 +1,9 @@
 """WebSocket framing (RFC 6455, wamp-spec.md §5.4) on wsproto, both roles, no I/O.
 
 ``WebSocketServer(subprotocols=SUBPROTOCOLS, *, path="/ws", max_message_size=16 MiB,
-allowed_origins=None, fallback_subprotocol=None, max_handshake_size=16 KiB)`` answers one
-upgrade request. It parses the request with h11 and answers it itself, so every refusal is a
-complete HTTP response (then the connection is closed), never a hang:
+allowed_origins=None, fallback_subprotocol=None, max_handshake_size=16 KiB, http=False)``
+answers one upgrade request. It parses the request with h11 and answers it itself, so every
+refusal is a complete HTTP response (then the connection is closed), never a hang:
 
 =================================================  ====================================
 request                                            answer
@@ -19,6 +19,15 @@ plain HTTP (no ``Upgrade: websocket``)             426 with ``Upgrade: websocket
                                                    it is not a browser)
 no acceptable ``wamp.2.*`` subprotocol             400
 =================================================  ====================================
+
+**Plain HTTP beside WebSocket** (``http=True``, with a ``path``): a request without
+``Upgrade: websocket`` for any other path is not refused but surfaces as one
+:class:`~.base.HttpRequest` event, for the layer above to answer with ``respond(status,
+headers, body)`` (HTTP/1.0 and 1.1; the response carries ``Content-Length`` and ``Connection:
+close``, no body for HEAD; then the framing closes, so there is no keep-alive). Such a request
+with a method other than GET/HEAD gets 405, one with a body 400. The request head is bound by
+``max_handshake_size`` as for an upgrade; bytes that arrive while the answer is awaited are
+discarded, and an EOF meanwhile does not cancel the answer (a client may half-close).
 
 The subprotocol is the first of the server's ``subprotocols`` (its preference order) that the
 client offered. A client that offers none is refused unless ``fallback_subprotocol`` is set
@@ -58,7 +67,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import deque
 from collections.abc import Iterable, Sequence
 
 import h11
@@ -80,7 +88,8 @@ from wsproto.utilities import generate_accept_token
 
 from ..errors import LocalProtocolError, MessageTooLargeError, RemoteProtocolError
 from ..serializers import SUBPROTOCOLS, Serializer, serializer_for_subprotocol
-from .base import Closed, FramingEvent, HandshakeRequest, Payload, Pong, Ready
+from . import _shared
+from .base import Closed, FramingEvent, HandshakeRequest, HttpRequest, Payload, Pong, Ready
 
 __all__ = [
     "CLIENT_SUBPROTOCOLS",
@@ -122,6 +131,22 @@ _HTTP_REASONS = {
     405: "Method Not Allowed",
     426: "Upgrade Required",
     431: "Request Header Fields Too Large",
+}
+#: Reason phrases for the statuses a plain-HTTP answer (``respond``) commonly uses.
+HTTP_REASONS = {
+    200: "OK",
+    204: "No Content",
+    301: "Moved Permanently",
+    302: "Found",
+    304: "Not Modified",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    414: "URI Too Long",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -189,7 +214,10 @@ class _WebSocketFraming:
         self._conn: Connection | None = None
         self._serializer: Serializer | None = None
         self._request: HandshakeRequest | None = None
-        self._pending: deque[FramingEvent] = deque()
+        # Events not yet returned are ``_pending[_next:]``; the list is emptied once drained.
+        # (A list rather than a deque: an idle connection should cost as little as possible.)
+        self._pending: list[FramingEvent] = []
+        self._next = 0
         self._out: list[bytes] = []
         self._received_any = False
         self._eof = False
@@ -242,14 +270,18 @@ class _WebSocketFraming:
 
     def next_event(self) -> FramingEvent | None:
         """The next event, or None if more data is needed (or after ``Closed``)."""
-        if not self._pending and not self._closed_emitted:
+        pending = self._pending
+        if not pending and not self._closed_emitted:
             self._pump()
-        if not self._pending:
+        if not pending:
             return None
-        event = self._pending.popleft()
-        if isinstance(event, Closed):
-            self._closed_emitted = True
-            self._pending.clear()
+        event = pending[self._next]
+        self._next += 1
+        if self._next == len(pending) or isinstance(event, Closed):
+            pending.clear()
+            self._next = 0
+            if isinstance(event, Closed):
+                self._closed_emitted = True
         return event
 
     def _pump(self) -> None:
@@ -409,6 +441,45 @@ class _WebSocketFraming:
             self._out.append(_unmasked_frame(_OP_BINARY if binary else _OP_TEXT, payload))
             self._out.append(payload)
 
+    @property
+    def frame_kind(self) -> tuple[str, bool] | None:
+        """Equal for framings whose ``frame`` gives the same bytes for the same payload: server
+        framings of the same message type (text or binary), once the upgrade is done. None
+        for a client (each of its frames is masked with a fresh key) and before the upgrade.
+        See :class:`~.base.Framing`."""
+        if self._serializer is None or self._conn is None or self._conn.client:
+            return None
+        return ("websocket", self._serializer.binary)
+
+    def frame(self, payload: bytes) -> bytes:
+        """The bytes of one unfragmented, unmasked message frame carrying ``payload`` (server
+        role, after the upgrade), for ``send_framed`` on any framing of the same ``frame_kind``.
+
+        The frame depends on nothing but the payload and the message type, so the size limit
+        is the caller's to check, against the ``max_message_size`` of the framing it queues the
+        frame on. Raises :class:`~wampcore.errors.LocalProtocolError` without a ``frame_kind``
+        or for a JSON payload that is not UTF-8.
+        """
+        kind = self.frame_kind
+        if kind is None:
+            raise LocalProtocolError("only an upgraded WebSocket server frames in advance")
+        binary = kind[1]
+        if not binary and not payload.isascii():
+            try:
+                payload.decode("utf-8")
+            except UnicodeDecodeError:
+                raise LocalProtocolError("a JSON payload must be UTF-8 text") from None
+        return _unmasked_frame(_OP_BINARY if binary else _OP_TEXT, payload) + payload
+
+    def send_framed(self, frames: Iterable[bytes]) -> None:
+        """Queue frames built by ``frame`` (of a framing with the same ``frame_kind``), in order.
+
+        Raises :class:`~wampcore.errors.LocalProtocolError` when ``send`` would: before the
+        upgrade, while closing, after close.
+        """
+        self._open_connection("send")
+        self._out.extend(frames)
+
     def ping(self, data: bytes = b"") -> None:
         """Send a ping (at most 125 bytes); the answer arrives as :class:`~.base.Pong`."""
         conn = self._open_connection("ping")
@@ -435,6 +506,7 @@ class _WebSocketFraming:
         if self._closed or self._local_close_reason is not None:
             return
         self._pending.clear()
+        self._next = 0
         if self._conn is None or self._conn.state is not ConnectionState.OPEN:
             self._finish(Closed(reason or "closed locally", None, code))
             return
@@ -457,8 +529,13 @@ class WebSocketServer(_WebSocketFraming):
         allowed_origins: Iterable[str] | None = None,
         fallback_subprotocol: str | None = None,
         max_handshake_size: int = DEFAULT_MAX_HANDSHAKE_SIZE,
+        http: bool = False,
     ) -> None:
         super().__init__(max_message_size)
+        #: Surface plain HTTP requests for other paths as HttpRequest (see the module docs).
+        self._http = http and path is not None
+        #: The plain HTTP request awaiting ``respond``.
+        self._http_request: HttpRequest | None = None
         self._subprotocols = _check_subprotocols(subprotocols)
         if fallback_subprotocol is not None:
             _check_subprotocols((fallback_subprotocol,))
@@ -470,14 +547,67 @@ class WebSocketServer(_WebSocketFraming):
             else frozenset(_normalise_origin(o) for o in allowed_origins)
         )
         self._max_handshake = max_handshake_size
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_handshake_size)
+        #: The request parser until the upgrade is answered; None afterwards (an idle WAMP
+        #: connection keeps no HTTP parser).
+        self._h11: h11.Connection | None = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=max_handshake_size
+        )
         self._handshake_bytes = 0
 
     def _receive_handshake(self, data: bytes) -> None:
+        if self._http_request is not None or self._h11 is None:
+            return  # no pipelining: the connection closes after the answer
         self._handshake_bytes += len(data)
         self._h11.receive_data(data)
 
+    def _on_eof(self) -> None:
+        if self._http_request is not None:
+            return  # a half-closed client still gets its answer (or the deadline closes it)
+        super()._on_eof()
+
+    @property
+    def http_request(self) -> HttpRequest | None:
+        """The plain HTTP request awaiting ``respond``, if any."""
+        return self._http_request
+
+    def respond(
+        self, status: int, headers: Sequence[tuple[str, str]] = (), body: bytes = b""
+    ) -> None:
+        """Answer the pending :class:`~.base.HttpRequest`, then close (see the module docs).
+
+        ``headers`` must not include ``Content-Length`` or ``Connection`` (set here). Raises
+        :class:`~wampcore.errors.LocalProtocolError` if no request awaits an answer, or for a
+        status outside 100-599 or a header that would break the response head.
+        """
+        request = self._http_request
+        if request is None or self._closed:
+            raise LocalProtocolError("no plain HTTP request awaits an answer")
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise LocalProtocolError(f"an HTTP status is an int in 100..599, got {status!r}")
+        lines = [
+            f"HTTP/1.1 {status} {HTTP_REASONS.get(status, 'Status')}",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+        ]
+        for name, value in headers:
+            if (
+                not name
+                or not _TOKEN_CHARS.issuperset(name)
+                or any(c in value for c in "\r\n\0")
+                or name.lower() in ("content-length", "connection", "transfer-encoding")
+            ):
+                raise LocalProtocolError(f"invalid response header {name!r:.60}")
+            lines.append(f"{name}: {value}")
+        try:
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        except UnicodeEncodeError:
+            raise LocalProtocolError("response headers must be ISO-8859-1 text") from None
+        self._out.append(head if request.method == "HEAD" else head + bytes(body))
+        self._finish(Closed(f"HTTP {status} answered", None, status))
+
     def _pump_handshake(self) -> None:
+        if self._http_request is not None or self._h11 is None:
+            return  # answered by respond()
         try:
             event = self._h11.next_event()
         except h11.RemoteProtocolError as exc:
@@ -493,13 +623,18 @@ class WebSocketServer(_WebSocketFraming):
                 self._on_request(event)
 
     def _on_request(self, req: h11.Request) -> None:
-        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in req.headers)
+        headers = tuple((_text(k), _text(v)) for k, v in req.headers)
 
         def values(name: str) -> list[str]:
             return [v for k, v in headers if k == name]
 
         target = req.target.decode("latin-1")
         path, _, query = target.partition("?")
+        if self._http and path != self._path:
+            upgrade_tokens = [t.lower() for t in _tokens(values("upgrade"))]
+            if "websocket" not in upgrade_tokens:
+                self._on_http(req, target, path, query, headers)
+                return
         if req.http_version != b"1.1":
             self._reject(400, "WebSocket needs HTTP/1.1")
             return
@@ -554,7 +689,7 @@ class WebSocketServer(_WebSocketFraming):
                 "no acceptable subprotocol; this server speaks " + ", ".join(self._subprotocols),
             )
             return
-        serializer = serializer_for_subprotocol(bound, max_size=self._max)
+        serializer = _shared.for_subprotocol(bound, self._max)
         assert serializer is not None  # validated in __init__
         self._request = HandshakeRequest(
             target=target,
@@ -579,9 +714,39 @@ class WebSocketServer(_WebSocketFraming):
         self._out.append(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
         # Bytes after the request head (a client that did not wait for our 101) belong to the
         # WebSocket; h11 still holds them.
+        assert self._h11 is not None  # the request came through it
         trailing = self._h11.trailing_data[0]
-        self._h11 = h11.Connection(h11.SERVER)  # release the handshake buffer
+        self._h11 = None  # release the parser and its buffer
         self._ready(serializer, Connection(ConnectionType.SERVER, None, trailing))
+
+    def _on_http(
+        self,
+        req: h11.Request,
+        target: str,
+        path: str,
+        query: str,
+        headers: tuple[tuple[str, str], ...],
+    ) -> None:
+        method = req.method.decode("latin-1")
+        if method not in ("GET", "HEAD"):
+            self._reject(405, "only GET and HEAD are served here", headers=[("Allow", "GET, HEAD")])
+            return
+        lengths = [v for k, v in headers if k == "content-length"]
+        if any(k == "transfer-encoding" for k, _ in headers) or any(
+            v.strip() != "0" for v in lengths
+        ):
+            self._reject(400, "a GET or HEAD request has no body")
+            return
+        self._http_request = HttpRequest(
+            method=method,
+            target=target,
+            path=path,
+            query=query,
+            headers=headers,
+            http_version=req.http_version.decode("ascii"),
+        )
+        self._h11 = h11.Connection(h11.SERVER)  # release the request buffer
+        self._pending.append(self._http_request)
 
     def _reject(
         self,
@@ -602,6 +767,27 @@ class WebSocketServer(_WebSocketFraming):
         self._out.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         text = f"HTTP {status}: {message}"
         self._finish(Closed(text, RemoteProtocolError(detail or message), status))
+
+
+_TOKEN_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
+#: Header texts seen before, shared: every connection of one client library sends the same names
+#: and mostly the same values, and the accepted request lives as long as its connection.
+#: Bounded (peers choose them); values that are unique per connection (keys) are short-lived.
+_TEXTS: dict[bytes, str] = {}
+_TEXTS_LIMIT = 512
+
+
+def _text(raw: bytes) -> str:
+    text = _TEXTS.get(raw)
+    if text is None:
+        text = raw.decode("latin-1")
+        if len(_TEXTS) < _TEXTS_LIMIT and len(raw) <= 64:
+            _TEXTS[bytes(raw)] = text
+    return text
 
 
 def _valid_key(key: str) -> bool:
