@@ -17,6 +17,7 @@ Autobahn's time over wampcore's: 2.0 means wampcore is twice as fast.
     .venv/bin/python bench/bench_codec.py            # full table (about a minute)
     .venv/bin/python bench/bench_codec.py --quick    # fewer rounds
     .venv/bin/python bench/bench_codec.py --serializer msgpack --message PUBLISH
+    .venv/bin/python bench/bench_codec.py --components --serializer cbor   # where the time goes
 
 Nothing here is a test: no timing is ever asserted.
 """
@@ -191,6 +192,114 @@ def bench_one(name: str, serializer: str, rounds: int, target: float) -> Row:
     return Row(name, serializer, dec_ours, dec_ab, enc_ours, enc_ab)
 
 
+def _bare_calls(serializer: str, wire: list[Any], data: bytes) -> tuple[Any, Any, Any]:
+    """The serializer library's cheapest calls on the message: decode with no options and no
+    checks; "exact" decode, which also refuses trailing bytes and bombs as wampcore must
+    (``cbor2.loads`` ignores trailing bytes: only a decoder on a file can tell, by its position
+    afterwards; ``msgpack.unpackb`` and ``json.loads`` refuse them anyway); encode with a
+    reused encoder. These are floors: no caller of the library can go below them."""
+    if serializer == "cbor":
+        import io
+
+        import cbor2
+
+        from wampcore.serializers import _CBOR_DECODERS, MAX_DEPTH
+
+        encoder = cbor2.CBOREncoder(io.BytesIO())
+        buffer = io.BytesIO()
+        # The protections wampcore needs anyway: a depth bound, no stateful tags, string keys.
+        decoder = cbor2.CBORDecoder(
+            buffer,
+            max_depth=MAX_DEPTH,
+            semantic_decoders=_CBOR_DECODERS,
+            strict_hashable_types=True,
+        )
+        reopen = io.BytesIO.__init__
+
+        def exact() -> Any:
+            reopen(buffer, data)
+            obj = decoder.decode()
+            if buffer.tell() != len(data):
+                raise ValueError("trailing bytes")
+            return obj
+
+        return (lambda: cbor2.loads(data)), exact, (lambda: encoder.encode_to_bytes(wire))
+    if serializer == "msgpack":
+        import msgpack
+
+        packer = msgpack.Packer(autoreset=True)
+        bare = lambda: msgpack.unpackb(data)  # noqa: E731
+        return bare, bare, (lambda: packer.pack(wire))
+    import json
+
+    text = data.decode("utf-8")
+    return (lambda: json.loads(text)), (lambda: json.loads(text)), (lambda: json.dumps(wire))
+
+
+def components(name: str, serializer: str, rounds: int, target: float) -> dict[str, float]:
+    """Per message: the bare library call, ``from_wire`` alone, and the two sides' totals,
+    all timed in the same alternating rounds (best round of each kept)."""
+    wire = MESSAGES[name]
+    ours = get_serializer(serializer)
+    theirs = AUTOBAHN[serializer]()
+    data = ours.encode(wire)
+    (decoded_wire,) = ours.decode(data)
+    decoded = m.from_wire(decoded_wire)
+    (ab_msg,) = theirs.unserialize(data)
+    bare_decode, exact_decode, bare_encode = _bare_calls(serializer, wire, data)
+    decode, encode, from_wire = ours.decode, ours.encode, m.from_wire
+
+    def our_decode() -> Any:
+        for w in decode(data):
+            msg = from_wire(w)
+        return msg
+
+    def ab_encode() -> Any:
+        ab_msg.uncache()
+        return theirs.serialize(ab_msg)
+
+    fns: dict[str, Callable[[], Any]] = {
+        "bare_decode": bare_decode,
+        "exact_decode": exact_decode,
+        "serializer_decode": lambda: decode(data),
+        "from_wire": lambda: from_wire(decoded_wire),
+        "decode": our_decode,
+        "ab_decode": lambda: theirs.unserialize(data),
+        "bare_encode": bare_encode,
+        "encode": lambda: encode(decoded.to_wire()),
+        "ab_encode": ab_encode,
+    }
+    number = _calibrate(fns["ab_decode"], target)
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for key, fn in fns.items():
+            best[key] = min(best[key], _time(fn, number))
+    return best
+
+
+def print_components(serializer: str, names: list[str], rounds: int, target: float) -> None:
+    print(
+        f"{serializer}: µs per message; 'bare' is the library call alone (no options, no checks),"
+        " 'exact' the cheapest that also refuses trailing bytes; 'half' is half of Autobahn's"
+        " time (the 2x budget)\n"
+    )
+    print(
+        f"{'message':<15} | {'bare dec':>8} {'exact':>8} {'ser.dec':>8} {'from_w':>8} "
+        f"{'decode':>8} {'ab half':>8} {'ratio':>6} | {'bare enc':>8} {'encode':>8} "
+        f"{'ab half':>8} {'ratio':>6}"
+    )
+    for name in names:
+        c = components(name, serializer, rounds, target)
+        print(
+            f"{name:<15} | {_us(c['bare_decode'])} {_us(c['exact_decode'])} "
+            f"{_us(c['serializer_decode'])} "
+            f"{_us(c['from_wire'])} {_us(c['decode'])} {_us(c['ab_decode'] / 2)} "
+            f"{c['ab_decode'] / c['decode']:6.2f} | {_us(c['bare_encode'])} {_us(c['encode'])} "
+            f"{_us(c['ab_encode'] / 2)} {c['ab_encode'] / c['encode']:6.2f}"
+        )
+    print()
+
+
 def _us(seconds: float) -> str:
     return f"{seconds * 1e6:8.2f}"
 
@@ -230,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=15, help="alternating rounds per side")
     parser.add_argument("--target", type=float, default=0.02, help="seconds per round")
     parser.add_argument("--quick", action="store_true", help="5 rounds of 10 ms")
+    parser.add_argument(
+        "--components",
+        action="store_true",
+        help="per message: bare library call, serializer decode, from_wire, both totals",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.target = 5, 0.01
@@ -238,6 +352,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.rounds} alternating rounds of ~{args.target * 1000:.0f} ms; best round kept")
     print("ratio = Autobahn time / wampcore time (higher is better for wampcore)\n")
     gc.disable()  # collections would land on whichever side happens to be running
+    if args.components:
+        try:
+            for ser in args.serializer or SERIALIZERS:
+                print_components(ser, args.message or list(MESSAGES), args.rounds, args.target)
+        finally:
+            gc.enable()
+        return 0
     try:
         rows = [
             bench_one(name, ser, args.rounds, args.target)

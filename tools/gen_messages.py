@@ -4,9 +4,11 @@
     .venv/bin/python tools/gen_messages.py --check   # exit 1 if it is not current
 
 The parsers are the hot path of every peer, so the generated code spells each message type's
-checks out inline (type tests, id ranges, URI rules, the usual payload shapes) and calls a
-helper from ``wampcore/_codec_support.py`` only for loops over dicts and for failures. The
-output is formatted as ``ruff format`` would format it, so the check and the formatter agree.
+checks out inline (one unpacking for the fields, type tests, id ranges, URIs through the memo,
+the known keys of a non-empty Options/Details dict by their kind codes, the usual payload
+shapes) and calls a helper from ``wampcore/_codec_support.py`` only for what the inline tests
+do not settle (the full known-keys check, the irregular forms) and for failures. The output is
+formatted as ``ruff format`` would format it, so the check and the formatter agree.
 """
 
 from __future__ import annotations
@@ -83,13 +85,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from . import uri as _uri
+from ._codec_support import LOOSE_URIS as _LOOSE_URIS
 from ._codec_support import MAX_ID
 from ._codec_support import Invalid as _Invalid
 from ._codec_support import arity as _arity
 from ._codec_support import builder as _builder
 from ._codec_support import check_pattern as _check_pattern
 from ._codec_support import check_revocable as _check_revocable
-from ._codec_support import is_loose as _is_loose
 from ._codec_support import known as _known
 from ._codec_support import known_table as _known_table
 from ._codec_support import not_id as _not_id
@@ -98,6 +100,7 @@ from ._codec_support import not_str as _not_str
 from ._codec_support import not_uri as _not_uri
 from ._codec_support import pattern_allows_empty as _pattern_allows_empty
 from ._codec_support import payload_rules as _payload_rules
+from ._codec_support import remember_loose as _remember_loose
 from ._codec_support import roles as _roles
 from ._codec_support import tail as _tail
 from ._codec_support import with_payload as _with_payload
@@ -138,17 +141,23 @@ class Message:
 
 FROM_WIRE = '''
 
-def from_wire(wire: Any, *, strict_uris: bool = False) -> Message:
+def from_wire(wire: Any, strict_uris: bool = False) -> Message:
     """Validate a decoded message list and build its message object.
 
     Raises ``RemoteProtocolError`` (reason ``wamp.error.protocol_violation``) naming the problem
     for anything that is not a valid WAMP message. With ``strict_uris``, URI fields must also
-    follow the strict rules (components of ``[0-9a-z_]`` only).
+    follow the strict rules (components of ``[0-9a-z_]`` only). (``strict_uris`` is not
+    keyword-only on purpose: CPython 3.11 does not specialise calls of functions with
+    keyword-only parameters, which costs every message a few percent.)
     """
-    if type(wire) is not list or not wire:
+    if type(wire) is not list:
         raise RemoteProtocolError("a WAMP message must be a non-empty list")
-    code = wire[0]
-    parse = _PARSERS.get(code) if type(code) is int else None
+    try:
+        code = wire[0]
+    except IndexError:  # cheaper than testing every list for emptiness first
+        raise RemoteProtocolError("a WAMP message must be a non-empty list") from None
+    # A list index is cheaper than a dict lookup; bool is not an int code.
+    parse = _BY_CODE[code] if type(code) is int and 0 < code <= _MAX_CODE else None
     if parse is None:
         raise RemoteProtocolError(f"unknown WAMP message type {code!r:.40}")
     try:
@@ -209,6 +218,128 @@ def _table_name(known: str) -> str:
     return f"_{known.upper()}_KEYS"
 
 
+# --- the inline check of known Options/Details keys --------------------------------------------
+# Each parser walks a non-empty Options/Details dict itself, with one dict lookup per key giving
+# the key's kind code; the kinds whose test fits in one expression are settled there. Anything
+# else -- a key that is not a string, a value that fails its test, a kind without an inline test
+# (URIs, dicts, lists, a null enum) -- goes to ``_known``, which walks the whole dict again and
+# either raises the error the reference check gives or accepts. So the inline loop can only
+# hand work to the full check, never accept what the full check refuses.
+
+#: Kind code of each schema value kind (0: not a known key; 6: no inline test).
+KIND_CODE = {"bool": 1, "str": 2, "id": 3, "count": 4}
+ENUM_CODE = 5
+OTHER_CODE = 6
+KIND_TEST = {
+    1: ["type({v}[key]) is bool"],
+    2: ["type({v}[key]) is str"],
+    3: ["type(item := {v}[key]) is int", "0 < item <= MAX_ID"],
+    4: ["type(item := {v}[key]) is int", "item >= 0"],
+    5: ["type(item := {v}[key]) is str", "item in {enums}[key]"],
+}
+
+
+def _kind_code(kind: Any) -> int:
+    if isinstance(kind, schema.OneOf):
+        return ENUM_CODE
+    return KIND_CODE.get(kind, OTHER_CODE)
+
+
+def _kinds_name(known: str) -> str:
+    return f"_{known.upper()}_KINDS"
+
+
+def _kind_of_name(known: str) -> str:
+    return f"_{known.upper()}_KIND_OF"
+
+
+def _enums_name(known: str) -> str:
+    return f"_{known.upper()}_ENUMS"
+
+
+def _inline_tables() -> list[str]:
+    """The kind-code and enum tables of every KNOWN_KEYS table some parser checks inline."""
+    out: list[str] = []
+    for known, table in schema.KNOWN_KEYS.items():
+        if known not in _INLINE_TABLES:
+            continue
+        items = [f'"{key}": {_kind_code(kind)}' for key, kind in table.items()]
+        out += _wrap(f"{_kinds_name(known)}: dict[str, int] = {{", items, "}", "")
+        out.append(f"{_kind_of_name(known)} = {_kinds_name(known)}.get")
+        enums = [
+            (key, [v for v in kind.values if v is not None])
+            for key, kind in table.items()
+            if isinstance(kind, schema.OneOf)
+        ]
+        if enums:
+            items = []
+            for key, values in enums:
+                quoted = ", ".join(f'"{v}"' for v in values)
+                items.append(f'"{key}": frozenset({{{quoted}}})')
+            out += _wrap(f"{_enums_name(known)}: dict[str, frozenset[str]] = {{", items, "}", "")
+    return out
+
+
+#: The tables the parsers check inline (HELLO/WELCOME and the revocation Details use _known).
+_INLINE_TABLES = {
+    f.known
+    for spec in schema.MESSAGES
+    if "roles" not in spec.hooks and "revocable" not in spec.hooks
+    for f in spec.fields
+    if f.kind == "options"
+}
+
+
+def _or_block(head: str, terms: list[list[str]], tail: str, indent: str) -> list[str]:
+    """``head(t1 or t2 ...)tail``, each term a conjunction, laid out as ruff format would."""
+    flat = [" and ".join(t) if len(t) == 1 else f"({' and '.join(t)})" for t in terms]
+    one = f"{indent}{head}{' or '.join(flat)}{tail}"
+    if len(one) <= WIDTH:
+        return [one]
+    inner = f"{indent}    {' or '.join(flat)}"
+    if len(inner) <= WIDTH:
+        return [f"{indent}{head}", inner, f"{indent}{tail.lstrip()}"]
+    out = [f"{indent}{head}"]
+    for i, (term, text) in enumerate(zip(terms, flat, strict=True)):
+        lead = f"{indent}    " if i == 0 else f"{indent}    or "
+        if len(lead + text) <= WIDTH:
+            out.append(lead + text)
+            continue
+        body = f"{indent}        {' and '.join(term)}"
+        if len(body) <= WIDTH:
+            out += [f"{lead}(", body, f"{indent}    )"]
+        else:
+            out += [f"{lead}(", f"{indent}        {term[0]}"]
+            out += [f"{indent}        and {t}" for t in term[1:]]
+            out.append(f"{indent}    )")
+    out.append(f"{indent}{tail.lstrip()}")
+    return out
+
+
+def known_inline(v: str, known: str, call: str, indent: str) -> list[str]:
+    """The check of Options/Details ``v`` against table ``known``; ``call`` is the full check."""
+    table = schema.KNOWN_KEYS[known]
+    present = sorted({_kind_code(kind) for kind in table.values()} - {OTHER_CODE})
+    enums = _enums_name(known)
+    terms = [["kind == 0"]]
+    for k in present:
+        terms.append([f"kind == {k}", *(t.format(v=v, enums=enums) for t in KIND_TEST[k])])
+    deeper = indent + "        "
+    # Keys, not items(): most values are never looked at (unknown keys), and for the one or
+    # two keys a message usually has, the items() call and tuple costs more than the lookup.
+    return [
+        f"{indent}if type({v}) is not dict:",
+        f"{indent}    {call}",
+        f"{indent}elif {v}:",
+        f"{indent}    for key in {v}:",
+        f"{indent}        kind = {_kind_of_name(known)}(key, 0)",
+        *_or_block("if type(key) is str and (", terms, "):", deeper),
+        f"{deeper}    continue",
+        f"{deeper}{call}",
+        f"{deeper}break",
+    ]
+
+
 def _payload_fields() -> list[str]:
     return ["args", "kwargs", "payload"]
 
@@ -233,15 +364,14 @@ class _Gen:
                 f'{indent}    raise _not_id("{what}", {v})',
             ]
         if f.kind == "uri":
+            # The memo first: a URI seen (and found loose) before costs one set lookup.
+            memo = f"{v} not in _LOOSE_URIS and not _remember_loose({v})"
+            test = f"{indent}if type({v}) is not str or ({memo}):"
+            if len(test) > WIDTH:
+                test = f"{indent}if type({v}) is not str or (\n{indent}    {memo}\n{indent}):"
             if "pattern" in self.spec.hooks:
-                return [
-                    f"{indent}if type({v}) is not str or not _is_loose({v}):",
-                    f'{indent}    _check_pattern({v}, options, "{what}")',
-                ]
-            return [
-                f"{indent}if type({v}) is not str or not _is_loose({v}):",
-                f'{indent}    raise _not_uri("{what}", {v})',
-            ]
+                return [test, f'{indent}    _check_pattern({v}, options, "{what}")']
+            return [test, f'{indent}    raise _not_uri("{what}", {v})']
         if f.kind == "str":
             return [
                 f"{indent}if type({v}) is not str:",
@@ -256,8 +386,10 @@ class _Gen:
             assert f.known is not None
             call = f'_known({v}, {_table_name(f.known)}, "{what}")'
             if "roles" in self.spec.hooks:
+                # Details.roles (a dict of dicts) is always there: the inline loop would hand
+                # every HELLO/WELCOME to _known anyway.
                 return [f"{indent}{call}"]
-            return [f"{indent}if {v} or type({v}) is not dict:", f"{indent}    {call}"]
+            return known_inline(v, f.known, call, indent)
         if f.kind == "extra":
             return [
                 f"{indent}# {f.wire} is free-form (auth-method specific): only a dict with "
@@ -413,18 +545,16 @@ class _Gen:
     # -- the parser ------------------------------------------------------------------------------
 
     def build(self, values: dict[str, str], indent: str) -> list[str]:
-        out = [f"{indent}msg = _new(_{self.name}_BUILD)"]
+        out = [f"{indent}msg = _{self.name}_BUILD()"]
         for name, value in values.items():
             out.append(f"{indent}msg.{name} = {value}")
         out += [f"{indent}msg.__class__ = {self.spec.cls}", f"{indent}return msg"]
         return out
 
-    def unpack(self, indent: str) -> list[str]:
-        names = [f.name for f in self.spec.fields]
-        values = [f"w[{i}]" for i in range(1, len(names) + 1)]
-        if len(names) == 1:
-            return [f"{indent}{names[0]} = {values[0]}"]
-        return [f"{indent}{', '.join(names)} = {', '.join(values)}"]
+    def unpack(self, count: int, indent: str) -> list[str]:
+        """Bind the fields (and what follows, up to ``count`` elements) in one unpacking."""
+        names = ["_", *[f.name for f in self.spec.fields], "args", "kwargs"][:count]
+        return [f"{indent}{', '.join(names)} = w"]
 
     def parser(self) -> list[str]:
         spec = self.spec
@@ -435,9 +565,10 @@ class _Gen:
             out += [
                 "    n = len(w)",
                 "    if n == 2:",
-                "        request_id, details = w[1], {}",
+                "        _, request_id = w",
+                "        details = {}",
                 "    elif n == 3:",
-                "        request_id, details = w[1], w[2]",
+                "        _, request_id, details = w",
                 "    else:",
                 f'        raise _arity("{spec.name}", "2 to 3", n)',
                 "    if (",
@@ -463,32 +594,41 @@ class _Gen:
         if self.has_payload:
             at = spec.payload_at
             assert at is not None
+            name = spec.name
             out += [
                 "    n = len(w)",
                 "    # The usual shapes inline; _tail sorts out (and reports) everything else.",
-                f"    if n == {at + 2} and type(w[{at}]) is list and type(w[{at + 1}]) is dict:",
-                f"        args, kwargs, payload = w[{at}] or None, w[{at + 1}] or None, None",
-                f"    elif n == {at + 1} and type(w[{at}]) is list:",
-                f"        args, kwargs, payload = w[{at}] or None, None, None",
+                f"    if n == {at + 2}:",
+                *self.unpack(at + 2, "        "),
+                "        if type(args) is list and type(kwargs) is dict:",
+                "            args, kwargs, payload = args or None, kwargs or None, None",
+                "        else:",
+                f'            args, kwargs, payload = _tail(w, n, {at}, "{name}")',
+                f"    elif n == {at + 1}:",
+                *self.unpack(at + 1, "        "),
+                "        if type(args) is list:",
+                "            args, kwargs, payload = args or None, None, None",
+                "        else:",
+                f'            args, kwargs, payload = _tail(w, n, {at}, "{name}")',
                 f"    elif n == {at}:",
+                *self.unpack(at, "        "),
                 "        args = kwargs = payload = None",
-                f"    elif {at} < n <= {at + 2}:",
-                f'        args, kwargs, payload = _tail(w, n, {at}, "{spec.name}")',
                 "    else:",
-                f'        raise _arity("{spec.name}", "{at} to {at + 2}", n)',
+                f'        raise _arity("{name}", "{at} to {at + 2}", n)',
             ]
-            out += self.unpack("    ")
             out += self.fields_check("    ")
             out += self.payload_check("    ", parsed=True)
             values.update(args="args", kwargs="kwargs")
             values["payload"] = "None" if spec.container is None else "payload"
             return out + self.build(values, "    ")
         n = 1 + len(spec.fields)
+        # One unpacking binds the fields and checks the length (a ValueError otherwise).
         out += [
-            f"    if len(w) != {n}:",
-            f'        raise _arity("{spec.name}", "{n}", len(w))',
+            "    try:",
+            *self.unpack(n, "        "),
+            "    except ValueError:",
+            f'        raise _arity("{spec.name}", "{n}", len(w)) from None',
         ]
-        out += self.unpack("    ")
         out += self.fields_check("    ")
         return out + self.build(values, "    ")
 
@@ -526,15 +666,17 @@ def generate() -> str:
         *[f'    "{k}",' for k in schema.PPT_KEYS],
         ")",
         "",
-        "# Parsers build message objects directly (the check already ran); frozen dataclasses only",
-        "# refuse attribute assignment through their own __setattr__.",
-        "_new = object.__new__",
-        "",
         "# Known Options/Details keys -> the spec their values must meet (schema.KNOWN_KEYS).",
     ]
     lines += [
         f'{_table_name(k)}: dict[str, Any] = _known_table(_KNOWN_KEYS["{k}"])'
         for k in schema.KNOWN_KEYS
+    ]
+    lines += [
+        "",
+        "# For the parsers' inline check of those keys: each key's kind code (1 bool, 2 str, 3 id,",
+        "# 4 count, 5 enum, 6 anything else: always the full check) and the enums' values.",
+        *_inline_tables(),
     ]
     lines += BASE_CLASS.rstrip("\n").split("\n")
     for spec in specs:
@@ -557,6 +699,11 @@ def generate() -> str:
         "_PARSERS: dict[int, Callable[[list[Any]], Message]] = {",
         *[f"    {s.name}: _parse_{s.name.lower()}," for s in specs],
         "}",
+        "# The parsers as a list indexed by the code (None where no message is).",
+        f"_MAX_CODE = {max(s.code for s in specs)}",
+        "_BY_CODE: list[Callable[[list[Any]], Message] | None] = [",
+        "    _PARSERS.get(code) for code in range(_MAX_CODE + 1)",
+        "]",
     ]
     lines += FROM_WIRE.rstrip("\n").split("\n")
     return "\n".join(lines) + "\n"

@@ -2,10 +2,11 @@
 checks, and the error texts they raise.
 
 ``messages.py`` is generated from ``schema.py`` by ``tools/gen_messages.py``; what it cannot
-spell out per message type (a loop over a dict's keys, the payload rules, the irregular
-revocation and pattern forms) lives here, once. Every check raises ``Invalid`` naming the
-message and field; ``messages.py`` turns that into ``LocalProtocolError`` (application code)
-or ``RemoteProtocolError`` (the wire).
+spell out per message type (the full known-keys check its inline loop hands over to, the
+payload rules, the irregular revocation and pattern forms) lives here, once, with the memo of
+URIs already found loose. Every check raises ``Invalid`` naming the message and field;
+``messages.py`` turns that into ``LocalProtocolError`` (application code) or
+``RemoteProtocolError`` (the wire).
 """
 
 from __future__ import annotations
@@ -20,6 +21,24 @@ MAX_ID = 2**53
 
 is_loose = _uri.is_loose
 
+#: Loose URIs already checked (a memo): the same few topics and procedures arrive over and
+#: over, and a set lookup costs a fraction of ``is_loose``. Only strings ``is_loose`` accepted
+#: are added, so membership is proof; the set is bounded and emptied when full (deterministic,
+#: per process, no clock). Sharing it between threads is safe: each set operation is atomic,
+#: and a lost addition only costs a later re-check.
+LOOSE_URIS: set[str] = set()
+LOOSE_URIS_MAX = 4096
+
+
+def remember_loose(uri: str) -> bool:
+    """``is_loose(uri)``, remembering ``uri`` in ``LOOSE_URIS`` if it is."""
+    if not is_loose(uri):
+        return False
+    if len(LOOSE_URIS) >= LOOSE_URIS_MAX:
+        LOOSE_URIS.clear()
+    LOOSE_URIS.add(uri)
+    return True
+
 
 class Invalid(Exception):
     """A validation failure; turned into Local/RemoteProtocolError at the boundary."""
@@ -28,11 +47,13 @@ class Invalid(Exception):
 def builder(cls: Any) -> Any:
     """A mutable twin of a (frozen, slotted) message class, for the parsers.
 
-    Same base, same slots, so the same memory layout: a parser fills a twin in with plain
-    attribute stores, then makes it the frozen class by assigning ``__class__`` (which Python
-    allows between classes of identical layout). That is about twice as fast as setting each
-    field through ``object.__setattr__``, and the object that comes out is an ordinary frozen
-    instance of ``cls``. (The parsers are annotated ``-> Any`` because type checkers cannot
+    Same base, same slots, so the same memory layout: a parser makes an empty twin by calling
+    it (no ``__init__`` of its own: cheaper than ``object.__new__(twin)``, which goes through a
+    generic argument-parsing wrapper), fills it in with plain attribute stores, then makes it
+    the frozen class by assigning ``__class__`` (which Python allows between classes of
+    identical layout). That is about twice as fast as setting each field through
+    ``object.__setattr__``, and the object that comes out is an ordinary frozen instance of
+    ``cls``. (The parsers are annotated ``-> Any`` because type checkers cannot
     follow the ``__class__`` assignment; every one returns a message of its type.)
     """
     return type(f"_{cls.__name__}Builder", cls.__bases__, {"__slots__": cls.__slots__})

@@ -36,13 +36,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from . import uri as _uri
+from ._codec_support import LOOSE_URIS as _LOOSE_URIS
 from ._codec_support import MAX_ID
 from ._codec_support import Invalid as _Invalid
 from ._codec_support import arity as _arity
 from ._codec_support import builder as _builder
 from ._codec_support import check_pattern as _check_pattern
 from ._codec_support import check_revocable as _check_revocable
-from ._codec_support import is_loose as _is_loose
 from ._codec_support import known as _known
 from ._codec_support import known_table as _known_table
 from ._codec_support import not_id as _not_id
@@ -51,6 +51,7 @@ from ._codec_support import not_str as _not_str
 from ._codec_support import not_uri as _not_uri
 from ._codec_support import pattern_allows_empty as _pattern_allows_empty
 from ._codec_support import payload_rules as _payload_rules
+from ._codec_support import remember_loose as _remember_loose
 from ._codec_support import roles as _roles
 from ._codec_support import tail as _tail
 from ._codec_support import with_payload as _with_payload
@@ -135,10 +136,6 @@ PPT_KEYS = (
     "enc_key",
 )
 
-# Parsers build message objects directly (the check already ran); frozen dataclasses only
-# refuse attribute assignment through their own __setattr__.
-_new = object.__new__
-
 # Known Options/Details keys -> the spec their values must meet (schema.KNOWN_KEYS).
 _HELLO_KEYS: dict[str, Any] = _known_table(_KNOWN_KEYS["hello"])
 _WELCOME_KEYS: dict[str, Any] = _known_table(_KNOWN_KEYS["welcome"])
@@ -154,6 +151,172 @@ _INVOCATION_KEYS: dict[str, Any] = _known_table(_KNOWN_KEYS["invocation"])
 _RESULT_KEYS: dict[str, Any] = _known_table(_KNOWN_KEYS["result"])
 _ERROR_KEYS: dict[str, Any] = _known_table(_KNOWN_KEYS["error"])
 _REVOCATION_KEYS: dict[str, Any] = _known_table(_KNOWN_KEYS["revocation"])
+
+# For the parsers' inline check of those keys: each key's kind code (1 bool, 2 str, 3 id,
+# 4 count, 5 enum, 6 anything else: always the full check) and the enums' values.
+_CLOSE_KINDS: dict[str, int] = {"message": 2}
+_CLOSE_KIND_OF = _CLOSE_KINDS.get
+_PUBLISH_KINDS: dict[str, int] = {
+    "acknowledge": 1,
+    "exclude_me": 1,
+    "exclude": 6,
+    "exclude_authid": 6,
+    "exclude_authrole": 6,
+    "eligible": 6,
+    "eligible_authid": 6,
+    "eligible_authrole": 6,
+    "disclose_me": 1,
+    "retain": 1,
+    "rkey": 2,
+    "enc_algo": 5,
+    "enc_serializer": 5,
+    "enc_key": 2,
+    "ppt_scheme": 2,
+    "ppt_serializer": 2,
+    "ppt_cipher": 2,
+    "ppt_keyid": 2,
+    "forward_for": 6,
+    "transaction_hash": 2,
+}
+_PUBLISH_KIND_OF = _PUBLISH_KINDS.get
+_PUBLISH_ENUMS: dict[str, frozenset[str]] = {
+    "enc_algo": frozenset({"cryptobox", "mqtt", "xbr"}),
+    "enc_serializer": frozenset({"json", "msgpack", "cbor", "ubjson", "opaque", "flatbuffers"}),
+}
+_SUBSCRIBE_KINDS: dict[str, int] = {"match": 5, "get_retained": 1, "nkey": 2, "forward_for": 6}
+_SUBSCRIBE_KIND_OF = _SUBSCRIBE_KINDS.get
+_SUBSCRIBE_ENUMS: dict[str, frozenset[str]] = {"match": frozenset({"exact", "prefix", "wildcard"})}
+_EVENT_KINDS: dict[str, int] = {
+    "publisher": 3,
+    "publisher_authid": 2,
+    "publisher_authrole": 2,
+    "trustlevel": 4,
+    "topic": 6,
+    "retained": 1,
+    "x_acknowledged_delivery": 1,
+    "enc_algo": 5,
+    "enc_serializer": 5,
+    "enc_key": 2,
+    "ppt_scheme": 2,
+    "ppt_serializer": 2,
+    "ppt_cipher": 2,
+    "ppt_keyid": 2,
+    "forward_for": 6,
+    "transaction_hash": 2,
+}
+_EVENT_KIND_OF = _EVENT_KINDS.get
+_EVENT_ENUMS: dict[str, frozenset[str]] = {
+    "enc_algo": frozenset({"cryptobox", "mqtt", "xbr"}),
+    "enc_serializer": frozenset({"json", "msgpack", "cbor", "ubjson", "opaque", "flatbuffers"}),
+}
+_CALL_KINDS: dict[str, int] = {
+    "receive_progress": 1,
+    "progress": 1,
+    "timeout": 4,
+    "disclose_me": 1,
+    "runmode": 2,
+    "rkey": 2,
+    "caller": 3,
+    "caller_authid": 2,
+    "caller_authrole": 2,
+    "enc_algo": 5,
+    "enc_serializer": 5,
+    "enc_key": 2,
+    "ppt_scheme": 2,
+    "ppt_serializer": 2,
+    "ppt_cipher": 2,
+    "ppt_keyid": 2,
+    "forward_for": 6,
+    "transaction_hash": 2,
+}
+_CALL_KIND_OF = _CALL_KINDS.get
+_CALL_ENUMS: dict[str, frozenset[str]] = {
+    "enc_algo": frozenset({"cryptobox", "mqtt", "xbr"}),
+    "enc_serializer": frozenset({"json", "msgpack", "cbor", "ubjson", "opaque", "flatbuffers"}),
+}
+_CANCEL_KINDS: dict[str, int] = {"mode": 5}
+_CANCEL_KIND_OF = _CANCEL_KINDS.get
+_CANCEL_ENUMS: dict[str, frozenset[str]] = {"mode": frozenset({"skip", "kill", "killnowait"})}
+_INTERRUPT_KINDS: dict[str, int] = {"mode": 5, "reason": 2}
+_INTERRUPT_KIND_OF = _INTERRUPT_KINDS.get
+_INTERRUPT_ENUMS: dict[str, frozenset[str]] = {"mode": frozenset({"skip", "kill", "killnowait"})}
+_REGISTER_KINDS: dict[str, int] = {
+    "match": 5,
+    "invoke": 5,
+    "disclose_caller": 1,
+    "forward_timeout": 1,
+    "concurrency": 4,
+    "force_reregister": 1,
+    "forward_for": 6,
+}
+_REGISTER_KIND_OF = _REGISTER_KINDS.get
+_REGISTER_ENUMS: dict[str, frozenset[str]] = {
+    "match": frozenset({"exact", "prefix", "wildcard"}),
+    "invoke": frozenset({"single", "roundrobin", "random", "first", "last"}),
+}
+_INVOCATION_KINDS: dict[str, int] = {
+    "caller": 3,
+    "caller_authid": 2,
+    "caller_authrole": 2,
+    "procedure": 6,
+    "receive_progress": 1,
+    "progress": 1,
+    "trustlevel": 4,
+    "timeout": 4,
+    "enc_algo": 5,
+    "enc_serializer": 5,
+    "enc_key": 2,
+    "ppt_scheme": 2,
+    "ppt_serializer": 2,
+    "ppt_cipher": 2,
+    "ppt_keyid": 2,
+    "forward_for": 6,
+    "transaction_hash": 2,
+}
+_INVOCATION_KIND_OF = _INVOCATION_KINDS.get
+_INVOCATION_ENUMS: dict[str, frozenset[str]] = {
+    "enc_algo": frozenset({"cryptobox", "mqtt", "xbr"}),
+    "enc_serializer": frozenset({"json", "msgpack", "cbor", "ubjson", "opaque", "flatbuffers"}),
+}
+_RESULT_KINDS: dict[str, int] = {
+    "progress": 1,
+    "callee": 3,
+    "callee_authid": 2,
+    "callee_authrole": 2,
+    "enc_algo": 5,
+    "enc_serializer": 5,
+    "enc_key": 2,
+    "ppt_scheme": 2,
+    "ppt_serializer": 2,
+    "ppt_cipher": 2,
+    "ppt_keyid": 2,
+    "forward_for": 6,
+    "transaction_hash": 2,
+}
+_RESULT_KIND_OF = _RESULT_KINDS.get
+_RESULT_ENUMS: dict[str, frozenset[str]] = {
+    "enc_algo": frozenset({"cryptobox", "mqtt", "xbr"}),
+    "enc_serializer": frozenset({"json", "msgpack", "cbor", "ubjson", "opaque", "flatbuffers"}),
+}
+_ERROR_KINDS: dict[str, int] = {
+    "callee": 3,
+    "callee_authid": 2,
+    "callee_authrole": 2,
+    "enc_algo": 5,
+    "enc_serializer": 5,
+    "enc_key": 2,
+    "ppt_scheme": 2,
+    "ppt_serializer": 2,
+    "ppt_cipher": 2,
+    "ppt_keyid": 2,
+    "forward_for": 6,
+    "transaction_hash": 2,
+}
+_ERROR_KIND_OF = _ERROR_KINDS.get
+_ERROR_ENUMS: dict[str, frozenset[str]] = {
+    "enc_algo": frozenset({"cryptobox", "mqtt", "xbr"}),
+    "enc_serializer": frozenset({"json", "msgpack", "cbor", "ubjson", "opaque", "flatbuffers"}),
+}
 
 
 # --- the message classes ---------------------------------------------------------------------
@@ -213,14 +376,15 @@ _HELLO_BUILD = _builder(Hello)
 
 
 def _parse_hello(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("HELLO", "3", len(w))
-    realm, details = w[1], w[2]
-    if type(realm) is not str or not _is_loose(realm):
+    try:
+        _, realm, details = w
+    except ValueError:
+        raise _arity("HELLO", "3", len(w)) from None
+    if type(realm) is not str or (realm not in _LOOSE_URIS and not _remember_loose(realm)):
         raise _not_uri("HELLO.Realm", realm)
     _known(details, _HELLO_KEYS, "HELLO.Details")
     _roles(details, "HELLO", "at least one role")
-    msg = _new(_HELLO_BUILD)
+    msg = _HELLO_BUILD()
     msg.realm = realm
     msg.details = details
     msg.__class__ = Hello
@@ -254,14 +418,15 @@ _WELCOME_BUILD = _builder(Welcome)
 
 
 def _parse_welcome(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("WELCOME", "3", len(w))
-    session_id, details = w[1], w[2]
+    try:
+        _, session_id, details = w
+    except ValueError:
+        raise _arity("WELCOME", "3", len(w)) from None
     if type(session_id) is not int or not 0 < session_id <= MAX_ID:
         raise _not_id("WELCOME.Session", session_id)
     _known(details, _WELCOME_KEYS, "WELCOME.Details")
     _roles(details, "WELCOME", "a router role")
-    msg = _new(_WELCOME_BUILD)
+    msg = _WELCOME_BUILD()
     msg.session_id = session_id
     msg.details = details
     msg.__class__ = Welcome
@@ -292,9 +457,16 @@ class Abort(Message):
 
 
 def _check_abort(details: Any, reason: Any, args: Any, kwargs: Any, payload: Any) -> None:
-    if details or type(details) is not dict:
+    if type(details) is not dict:
         _known(details, _CLOSE_KEYS, "ABORT.Details")
-    if type(reason) is not str or not _is_loose(reason):
+    elif details:
+        for key in details:
+            kind = _CLOSE_KIND_OF(key, 0)
+            if type(key) is str and (kind == 0 or (kind == 2 and type(details[key]) is str)):
+                continue
+            _known(details, _CLOSE_KEYS, "ABORT.Details")
+            break
+    if type(reason) is not str or (reason not in _LOOSE_URIS and not _remember_loose(reason)):
         raise _not_uri("ABORT.Reason", reason)
     if payload is not None:
         raise _Invalid("ABORT.Arguments must be a list")
@@ -308,26 +480,39 @@ _ABORT_BUILD = _builder(Abort)
 def _parse_abort(w: list[Any]) -> Any:
     n = len(w)
     # The usual shapes inline; _tail sorts out (and reports) everything else.
-    if n == 5 and type(w[3]) is list and type(w[4]) is dict:
-        args, kwargs, payload = w[3] or None, w[4] or None, None
-    elif n == 4 and type(w[3]) is list:
-        args, kwargs, payload = w[3] or None, None, None
+    if n == 5:
+        _, details, reason, args, kwargs = w
+        if type(args) is list and type(kwargs) is dict:
+            args, kwargs, payload = args or None, kwargs or None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 3, "ABORT")
+    elif n == 4:
+        _, details, reason, args = w
+        if type(args) is list:
+            args, kwargs, payload = args or None, None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 3, "ABORT")
     elif n == 3:
+        _, details, reason = w
         args = kwargs = payload = None
-    elif 3 < n <= 5:
-        args, kwargs, payload = _tail(w, n, 3, "ABORT")
     else:
         raise _arity("ABORT", "3 to 5", n)
-    details, reason = w[1], w[2]
-    if details or type(details) is not dict:
+    if type(details) is not dict:
         _known(details, _CLOSE_KEYS, "ABORT.Details")
-    if type(reason) is not str or not _is_loose(reason):
+    elif details:
+        for key in details:
+            kind = _CLOSE_KIND_OF(key, 0)
+            if type(key) is str and (kind == 0 or (kind == 2 and type(details[key]) is str)):
+                continue
+            _known(details, _CLOSE_KEYS, "ABORT.Details")
+            break
+    if type(reason) is not str or (reason not in _LOOSE_URIS and not _remember_loose(reason)):
         raise _not_uri("ABORT.Reason", reason)
     if payload is not None:
         raise _Invalid("ABORT.Arguments must be a list")
     if args is not None or kwargs is not None:
         _payload_rules(args, kwargs, None, details, "ABORT", "details")
-    msg = _new(_ABORT_BUILD)
+    msg = _ABORT_BUILD()
     msg.details = details
     msg.reason = reason
     msg.args = args
@@ -360,9 +545,10 @@ _CHALLENGE_BUILD = _builder(Challenge)
 
 
 def _parse_challenge(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("CHALLENGE", "3", len(w))
-    method, extra = w[1], w[2]
+    try:
+        _, method, extra = w
+    except ValueError:
+        raise _arity("CHALLENGE", "3", len(w)) from None
     if type(method) is not str:
         raise _not_str("CHALLENGE.AuthMethod", method)
     # Extra is free-form (auth-method specific): only a dict with string keys.
@@ -371,7 +557,7 @@ def _parse_challenge(w: list[Any]) -> Any:
     for key in extra:
         if type(key) is not str:
             raise _Invalid(f"CHALLENGE.Extra keys must be strings, got {key!r:.80}")
-    msg = _new(_CHALLENGE_BUILD)
+    msg = _CHALLENGE_BUILD()
     msg.method = method
     msg.extra = extra
     msg.__class__ = Challenge
@@ -401,9 +587,10 @@ _AUTHENTICATE_BUILD = _builder(Authenticate)
 
 
 def _parse_authenticate(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("AUTHENTICATE", "3", len(w))
-    signature, extra = w[1], w[2]
+    try:
+        _, signature, extra = w
+    except ValueError:
+        raise _arity("AUTHENTICATE", "3", len(w)) from None
     if type(signature) is not str:
         raise _not_str("AUTHENTICATE.Signature", signature)
     # Extra is free-form (auth-method specific): only a dict with string keys.
@@ -412,7 +599,7 @@ def _parse_authenticate(w: list[Any]) -> Any:
     for key in extra:
         if type(key) is not str:
             raise _Invalid(f"AUTHENTICATE.Extra keys must be strings, got {key!r:.80}")
-    msg = _new(_AUTHENTICATE_BUILD)
+    msg = _AUTHENTICATE_BUILD()
     msg.signature = signature
     msg.extra = extra
     msg.__class__ = Authenticate
@@ -443,14 +630,22 @@ _GOODBYE_BUILD = _builder(Goodbye)
 
 
 def _parse_goodbye(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("GOODBYE", "3", len(w))
-    details, reason = w[1], w[2]
-    if details or type(details) is not dict:
+    try:
+        _, details, reason = w
+    except ValueError:
+        raise _arity("GOODBYE", "3", len(w)) from None
+    if type(details) is not dict:
         _known(details, _CLOSE_KEYS, "GOODBYE.Details")
-    if type(reason) is not str or not _is_loose(reason):
+    elif details:
+        for key in details:
+            kind = _CLOSE_KIND_OF(key, 0)
+            if type(key) is str and (kind == 0 or (kind == 2 and type(details[key]) is str)):
+                continue
+            _known(details, _CLOSE_KEYS, "GOODBYE.Details")
+            break
+    if type(reason) is not str or (reason not in _LOOSE_URIS and not _remember_loose(reason)):
         raise _not_uri("GOODBYE.Reason", reason)
-    msg = _new(_GOODBYE_BUILD)
+    msg = _GOODBYE_BUILD()
     msg.details = details
     msg.reason = reason
     msg.__class__ = Goodbye
@@ -504,9 +699,21 @@ def _check_error(
         raise _not_request_type(request_type)
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("ERROR.REQUEST.Request", request_id)
-    if details or type(details) is not dict:
+    if type(details) is not dict:
         _known(details, _ERROR_KEYS, "ERROR.Details")
-    if type(error) is not str or not _is_loose(error):
+    elif details:
+        for key in details:
+            kind = _ERROR_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 2 and type(details[key]) is str)
+                or (kind == 3 and type(item := details[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 5 and type(item := details[key]) is str and item in _ERROR_ENUMS[key])
+            ):
+                continue
+            _known(details, _ERROR_KEYS, "ERROR.Details")
+            break
+    if type(error) is not str or (error not in _LOOSE_URIS and not _remember_loose(error)):
         raise _not_uri("ERROR.Error", error)
     if args is not None or kwargs is not None or payload is not None:
         _payload_rules(args, kwargs, payload, details, "ERROR", "details")
@@ -518,24 +725,42 @@ _ERROR_BUILD = _builder(Error)
 def _parse_error(w: list[Any]) -> Any:
     n = len(w)
     # The usual shapes inline; _tail sorts out (and reports) everything else.
-    if n == 7 and type(w[5]) is list and type(w[6]) is dict:
-        args, kwargs, payload = w[5] or None, w[6] or None, None
-    elif n == 6 and type(w[5]) is list:
-        args, kwargs, payload = w[5] or None, None, None
+    if n == 7:
+        _, request_type, request_id, details, error, args, kwargs = w
+        if type(args) is list and type(kwargs) is dict:
+            args, kwargs, payload = args or None, kwargs or None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 5, "ERROR")
+    elif n == 6:
+        _, request_type, request_id, details, error, args = w
+        if type(args) is list:
+            args, kwargs, payload = args or None, None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 5, "ERROR")
     elif n == 5:
+        _, request_type, request_id, details, error = w
         args = kwargs = payload = None
-    elif 5 < n <= 7:
-        args, kwargs, payload = _tail(w, n, 5, "ERROR")
     else:
         raise _arity("ERROR", "5 to 7", n)
-    request_type, request_id, details, error = w[1], w[2], w[3], w[4]
     if type(request_type) is not int or request_type not in ERROR_REQUEST_TYPES:
         raise _not_request_type(request_type)
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("ERROR.REQUEST.Request", request_id)
-    if details or type(details) is not dict:
+    if type(details) is not dict:
         _known(details, _ERROR_KEYS, "ERROR.Details")
-    if type(error) is not str or not _is_loose(error):
+    elif details:
+        for key in details:
+            kind = _ERROR_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 2 and type(details[key]) is str)
+                or (kind == 3 and type(item := details[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 5 and type(item := details[key]) is str and item in _ERROR_ENUMS[key])
+            ):
+                continue
+            _known(details, _ERROR_KEYS, "ERROR.Details")
+            break
+    if type(error) is not str or (error not in _LOOSE_URIS and not _remember_loose(error)):
         raise _not_uri("ERROR.Error", error)
     if payload is not None:
         _payload_rules(args, kwargs, payload, details, "ERROR", "details")
@@ -543,7 +768,7 @@ def _parse_error(w: list[Any]) -> Any:
         for key in kwargs:
             if type(key) is not str:
                 _payload_rules(args, kwargs, payload, details, "ERROR", "details")
-    msg = _new(_ERROR_BUILD)
+    msg = _ERROR_BUILD()
     msg.request_type = request_type
     msg.request_id = request_id
     msg.details = details
@@ -587,9 +812,21 @@ def _check_publish(
 ) -> None:
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("PUBLISH.Request", request_id)
-    if options or type(options) is not dict:
+    if type(options) is not dict:
         _known(options, _PUBLISH_KEYS, "PUBLISH.Options")
-    if type(topic) is not str or not _is_loose(topic):
+    elif options:
+        for key in options:
+            kind = _PUBLISH_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(options[key]) is bool)
+                or (kind == 2 and type(options[key]) is str)
+                or (kind == 5 and type(item := options[key]) is str and item in _PUBLISH_ENUMS[key])
+            ):
+                continue
+            _known(options, _PUBLISH_KEYS, "PUBLISH.Options")
+            break
+    if type(topic) is not str or (topic not in _LOOSE_URIS and not _remember_loose(topic)):
         raise _not_uri("PUBLISH.Topic", topic)
     if args is not None or kwargs is not None or payload is not None:
         _payload_rules(args, kwargs, payload, options, "PUBLISH", "options")
@@ -601,22 +838,40 @@ _PUBLISH_BUILD = _builder(Publish)
 def _parse_publish(w: list[Any]) -> Any:
     n = len(w)
     # The usual shapes inline; _tail sorts out (and reports) everything else.
-    if n == 6 and type(w[4]) is list and type(w[5]) is dict:
-        args, kwargs, payload = w[4] or None, w[5] or None, None
-    elif n == 5 and type(w[4]) is list:
-        args, kwargs, payload = w[4] or None, None, None
+    if n == 6:
+        _, request_id, options, topic, args, kwargs = w
+        if type(args) is list and type(kwargs) is dict:
+            args, kwargs, payload = args or None, kwargs or None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 4, "PUBLISH")
+    elif n == 5:
+        _, request_id, options, topic, args = w
+        if type(args) is list:
+            args, kwargs, payload = args or None, None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 4, "PUBLISH")
     elif n == 4:
+        _, request_id, options, topic = w
         args = kwargs = payload = None
-    elif 4 < n <= 6:
-        args, kwargs, payload = _tail(w, n, 4, "PUBLISH")
     else:
         raise _arity("PUBLISH", "4 to 6", n)
-    request_id, options, topic = w[1], w[2], w[3]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("PUBLISH.Request", request_id)
-    if options or type(options) is not dict:
+    if type(options) is not dict:
         _known(options, _PUBLISH_KEYS, "PUBLISH.Options")
-    if type(topic) is not str or not _is_loose(topic):
+    elif options:
+        for key in options:
+            kind = _PUBLISH_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(options[key]) is bool)
+                or (kind == 2 and type(options[key]) is str)
+                or (kind == 5 and type(item := options[key]) is str and item in _PUBLISH_ENUMS[key])
+            ):
+                continue
+            _known(options, _PUBLISH_KEYS, "PUBLISH.Options")
+            break
+    if type(topic) is not str or (topic not in _LOOSE_URIS and not _remember_loose(topic)):
         raise _not_uri("PUBLISH.Topic", topic)
     if payload is not None:
         _payload_rules(args, kwargs, payload, options, "PUBLISH", "options")
@@ -624,7 +879,7 @@ def _parse_publish(w: list[Any]) -> Any:
         for key in kwargs:
             if type(key) is not str:
                 _payload_rules(args, kwargs, payload, options, "PUBLISH", "options")
-    msg = _new(_PUBLISH_BUILD)
+    msg = _PUBLISH_BUILD()
     msg.request_id = request_id
     msg.options = options
     msg.topic = topic
@@ -658,14 +913,15 @@ _PUBLISHED_BUILD = _builder(Published)
 
 
 def _parse_published(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("PUBLISHED", "3", len(w))
-    request_id, publication_id = w[1], w[2]
+    try:
+        _, request_id, publication_id = w
+    except ValueError:
+        raise _arity("PUBLISHED", "3", len(w)) from None
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("PUBLISHED.PUBLISH.Request", request_id)
     if type(publication_id) is not int or not 0 < publication_id <= MAX_ID:
         raise _not_id("PUBLISHED.Publication", publication_id)
-    msg = _new(_PUBLISHED_BUILD)
+    msg = _PUBLISHED_BUILD()
     msg.request_id = request_id
     msg.publication_id = publication_id
     msg.__class__ = Published
@@ -701,16 +957,33 @@ _SUBSCRIBE_BUILD = _builder(Subscribe)
 
 
 def _parse_subscribe(w: list[Any]) -> Any:
-    if len(w) != 4:
-        raise _arity("SUBSCRIBE", "4", len(w))
-    request_id, options, topic = w[1], w[2], w[3]
+    try:
+        _, request_id, options, topic = w
+    except ValueError:
+        raise _arity("SUBSCRIBE", "4", len(w)) from None
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("SUBSCRIBE.Request", request_id)
-    if options or type(options) is not dict:
+    if type(options) is not dict:
         _known(options, _SUBSCRIBE_KEYS, "SUBSCRIBE.Options")
-    if type(topic) is not str or not _is_loose(topic):
+    elif options:
+        for key in options:
+            kind = _SUBSCRIBE_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(options[key]) is bool)
+                or (kind == 2 and type(options[key]) is str)
+                or (
+                    kind == 5
+                    and type(item := options[key]) is str
+                    and item in _SUBSCRIBE_ENUMS[key]
+                )
+            ):
+                continue
+            _known(options, _SUBSCRIBE_KEYS, "SUBSCRIBE.Options")
+            break
+    if type(topic) is not str or (topic not in _LOOSE_URIS and not _remember_loose(topic)):
         _check_pattern(topic, options, "SUBSCRIBE.Topic")
-    msg = _new(_SUBSCRIBE_BUILD)
+    msg = _SUBSCRIBE_BUILD()
     msg.request_id = request_id
     msg.options = options
     msg.topic = topic
@@ -741,14 +1014,15 @@ _SUBSCRIBED_BUILD = _builder(Subscribed)
 
 
 def _parse_subscribed(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("SUBSCRIBED", "3", len(w))
-    request_id, subscription_id = w[1], w[2]
+    try:
+        _, request_id, subscription_id = w
+    except ValueError:
+        raise _arity("SUBSCRIBED", "3", len(w)) from None
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("SUBSCRIBED.SUBSCRIBE.Request", request_id)
     if type(subscription_id) is not int or not 0 < subscription_id <= MAX_ID:
         raise _not_id("SUBSCRIBED.Subscription", subscription_id)
-    msg = _new(_SUBSCRIBED_BUILD)
+    msg = _SUBSCRIBED_BUILD()
     msg.request_id = request_id
     msg.subscription_id = subscription_id
     msg.__class__ = Subscribed
@@ -778,14 +1052,15 @@ _UNSUBSCRIBE_BUILD = _builder(Unsubscribe)
 
 
 def _parse_unsubscribe(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("UNSUBSCRIBE", "3", len(w))
-    request_id, subscription_id = w[1], w[2]
+    try:
+        _, request_id, subscription_id = w
+    except ValueError:
+        raise _arity("UNSUBSCRIBE", "3", len(w)) from None
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("UNSUBSCRIBE.Request", request_id)
     if type(subscription_id) is not int or not 0 < subscription_id <= MAX_ID:
         raise _not_id("UNSUBSCRIBE.SUBSCRIBED.Subscription", subscription_id)
-    msg = _new(_UNSUBSCRIBE_BUILD)
+    msg = _UNSUBSCRIBE_BUILD()
     msg.request_id = request_id
     msg.subscription_id = subscription_id
     msg.__class__ = Unsubscribe
@@ -826,9 +1101,10 @@ _UNSUBSCRIBED_BUILD = _builder(Unsubscribed)
 def _parse_unsubscribed(w: list[Any]) -> Any:
     n = len(w)
     if n == 2:
-        request_id, details = w[1], {}
+        _, request_id = w
+        details = {}
     elif n == 3:
-        request_id, details = w[1], w[2]
+        _, request_id, details = w
     else:
         raise _arity("UNSUBSCRIBED", "2 to 3", n)
     if (
@@ -838,7 +1114,7 @@ def _parse_unsubscribed(w: list[Any]) -> Any:
         or type(details) is not dict
     ):
         _check_revocable(request_id, details, _REVOCATION_KEYS, "UNSUBSCRIBED", "subscription")
-    msg = _new(_UNSUBSCRIBED_BUILD)
+    msg = _UNSUBSCRIBED_BUILD()
     msg.request_id = request_id
     msg.details = details
     msg.__class__ = Unsubscribed
@@ -883,8 +1159,22 @@ def _check_event(
         raise _not_id("EVENT.SUBSCRIBED.Subscription", subscription_id)
     if type(publication_id) is not int or not 0 < publication_id <= MAX_ID:
         raise _not_id("EVENT.PUBLISHED.Publication", publication_id)
-    if details or type(details) is not dict:
+    if type(details) is not dict:
         _known(details, _EVENT_KEYS, "EVENT.Details")
+    elif details:
+        for key in details:
+            kind = _EVENT_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(details[key]) is bool)
+                or (kind == 2 and type(details[key]) is str)
+                or (kind == 3 and type(item := details[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 4 and type(item := details[key]) is int and item >= 0)
+                or (kind == 5 and type(item := details[key]) is str and item in _EVENT_ENUMS[key])
+            ):
+                continue
+            _known(details, _EVENT_KEYS, "EVENT.Details")
+            break
     if args is not None or kwargs is not None or payload is not None:
         _payload_rules(args, kwargs, payload, details, "EVENT", "details")
 
@@ -895,30 +1185,50 @@ _EVENT_BUILD = _builder(Event)
 def _parse_event(w: list[Any]) -> Any:
     n = len(w)
     # The usual shapes inline; _tail sorts out (and reports) everything else.
-    if n == 6 and type(w[4]) is list and type(w[5]) is dict:
-        args, kwargs, payload = w[4] or None, w[5] or None, None
-    elif n == 5 and type(w[4]) is list:
-        args, kwargs, payload = w[4] or None, None, None
+    if n == 6:
+        _, subscription_id, publication_id, details, args, kwargs = w
+        if type(args) is list and type(kwargs) is dict:
+            args, kwargs, payload = args or None, kwargs or None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 4, "EVENT")
+    elif n == 5:
+        _, subscription_id, publication_id, details, args = w
+        if type(args) is list:
+            args, kwargs, payload = args or None, None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 4, "EVENT")
     elif n == 4:
+        _, subscription_id, publication_id, details = w
         args = kwargs = payload = None
-    elif 4 < n <= 6:
-        args, kwargs, payload = _tail(w, n, 4, "EVENT")
     else:
         raise _arity("EVENT", "4 to 6", n)
-    subscription_id, publication_id, details = w[1], w[2], w[3]
     if type(subscription_id) is not int or not 0 < subscription_id <= MAX_ID:
         raise _not_id("EVENT.SUBSCRIBED.Subscription", subscription_id)
     if type(publication_id) is not int or not 0 < publication_id <= MAX_ID:
         raise _not_id("EVENT.PUBLISHED.Publication", publication_id)
-    if details or type(details) is not dict:
+    if type(details) is not dict:
         _known(details, _EVENT_KEYS, "EVENT.Details")
+    elif details:
+        for key in details:
+            kind = _EVENT_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(details[key]) is bool)
+                or (kind == 2 and type(details[key]) is str)
+                or (kind == 3 and type(item := details[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 4 and type(item := details[key]) is int and item >= 0)
+                or (kind == 5 and type(item := details[key]) is str and item in _EVENT_ENUMS[key])
+            ):
+                continue
+            _known(details, _EVENT_KEYS, "EVENT.Details")
+            break
     if payload is not None:
         _payload_rules(args, kwargs, payload, details, "EVENT", "details")
     elif kwargs is not None:
         for key in kwargs:
             if type(key) is not str:
                 _payload_rules(args, kwargs, payload, details, "EVENT", "details")
-    msg = _new(_EVENT_BUILD)
+    msg = _EVENT_BUILD()
     msg.subscription_id = subscription_id
     msg.publication_id = publication_id
     msg.details = details
@@ -951,12 +1261,13 @@ _EVENT_RECEIVED_BUILD = _builder(EventReceived)
 
 
 def _parse_event_received(w: list[Any]) -> Any:
-    if len(w) != 2:
-        raise _arity("EVENT_RECEIVED", "2", len(w))
-    publication_id = w[1]
+    try:
+        _, publication_id = w
+    except ValueError:
+        raise _arity("EVENT_RECEIVED", "2", len(w)) from None
     if type(publication_id) is not int or not 0 < publication_id <= MAX_ID:
         raise _not_id("EVENT_RECEIVED.EVENT.Publication", publication_id)
-    msg = _new(_EVENT_RECEIVED_BUILD)
+    msg = _EVENT_RECEIVED_BUILD()
     msg.publication_id = publication_id
     msg.__class__ = EventReceived
     return msg
@@ -994,9 +1305,25 @@ def _check_call(
 ) -> None:
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("CALL.Request", request_id)
-    if options or type(options) is not dict:
+    if type(options) is not dict:
         _known(options, _CALL_KEYS, "CALL.Options")
-    if type(procedure) is not str or not _is_loose(procedure):
+    elif options:
+        for key in options:
+            kind = _CALL_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(options[key]) is bool)
+                or (kind == 2 and type(options[key]) is str)
+                or (kind == 3 and type(item := options[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 4 and type(item := options[key]) is int and item >= 0)
+                or (kind == 5 and type(item := options[key]) is str and item in _CALL_ENUMS[key])
+            ):
+                continue
+            _known(options, _CALL_KEYS, "CALL.Options")
+            break
+    if type(procedure) is not str or (
+        procedure not in _LOOSE_URIS and not _remember_loose(procedure)
+    ):
         raise _not_uri("CALL.Procedure", procedure)
     if args is not None or kwargs is not None or payload is not None:
         _payload_rules(args, kwargs, payload, options, "CALL", "options")
@@ -1008,22 +1335,44 @@ _CALL_BUILD = _builder(Call)
 def _parse_call(w: list[Any]) -> Any:
     n = len(w)
     # The usual shapes inline; _tail sorts out (and reports) everything else.
-    if n == 6 and type(w[4]) is list and type(w[5]) is dict:
-        args, kwargs, payload = w[4] or None, w[5] or None, None
-    elif n == 5 and type(w[4]) is list:
-        args, kwargs, payload = w[4] or None, None, None
+    if n == 6:
+        _, request_id, options, procedure, args, kwargs = w
+        if type(args) is list and type(kwargs) is dict:
+            args, kwargs, payload = args or None, kwargs or None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 4, "CALL")
+    elif n == 5:
+        _, request_id, options, procedure, args = w
+        if type(args) is list:
+            args, kwargs, payload = args or None, None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 4, "CALL")
     elif n == 4:
+        _, request_id, options, procedure = w
         args = kwargs = payload = None
-    elif 4 < n <= 6:
-        args, kwargs, payload = _tail(w, n, 4, "CALL")
     else:
         raise _arity("CALL", "4 to 6", n)
-    request_id, options, procedure = w[1], w[2], w[3]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("CALL.Request", request_id)
-    if options or type(options) is not dict:
+    if type(options) is not dict:
         _known(options, _CALL_KEYS, "CALL.Options")
-    if type(procedure) is not str or not _is_loose(procedure):
+    elif options:
+        for key in options:
+            kind = _CALL_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(options[key]) is bool)
+                or (kind == 2 and type(options[key]) is str)
+                or (kind == 3 and type(item := options[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 4 and type(item := options[key]) is int and item >= 0)
+                or (kind == 5 and type(item := options[key]) is str and item in _CALL_ENUMS[key])
+            ):
+                continue
+            _known(options, _CALL_KEYS, "CALL.Options")
+            break
+    if type(procedure) is not str or (
+        procedure not in _LOOSE_URIS and not _remember_loose(procedure)
+    ):
         raise _not_uri("CALL.Procedure", procedure)
     if payload is not None:
         _payload_rules(args, kwargs, payload, options, "CALL", "options")
@@ -1031,7 +1380,7 @@ def _parse_call(w: list[Any]) -> Any:
         for key in kwargs:
             if type(key) is not str:
                 _payload_rules(args, kwargs, payload, options, "CALL", "options")
-    msg = _new(_CALL_BUILD)
+    msg = _CALL_BUILD()
     msg.request_id = request_id
     msg.options = options
     msg.procedure = procedure
@@ -1065,14 +1414,25 @@ _CANCEL_BUILD = _builder(Cancel)
 
 
 def _parse_cancel(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("CANCEL", "3", len(w))
-    request_id, options = w[1], w[2]
+    try:
+        _, request_id, options = w
+    except ValueError:
+        raise _arity("CANCEL", "3", len(w)) from None
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("CANCEL.CALL.Request", request_id)
-    if options or type(options) is not dict:
+    if type(options) is not dict:
         _known(options, _CANCEL_KEYS, "CANCEL.Options")
-    msg = _new(_CANCEL_BUILD)
+    elif options:
+        for key in options:
+            kind = _CANCEL_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 5 and type(item := options[key]) is str and item in _CANCEL_ENUMS[key])
+            ):
+                continue
+            _known(options, _CANCEL_KEYS, "CANCEL.Options")
+            break
+    msg = _CANCEL_BUILD()
     msg.request_id = request_id
     msg.options = options
     msg.__class__ = Cancel
@@ -1109,8 +1469,21 @@ class Result(Message):
 def _check_result(request_id: Any, details: Any, args: Any, kwargs: Any, payload: Any) -> None:
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("RESULT.CALL.Request", request_id)
-    if details or type(details) is not dict:
+    if type(details) is not dict:
         _known(details, _RESULT_KEYS, "RESULT.Details")
+    elif details:
+        for key in details:
+            kind = _RESULT_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(details[key]) is bool)
+                or (kind == 2 and type(details[key]) is str)
+                or (kind == 3 and type(item := details[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 5 and type(item := details[key]) is str and item in _RESULT_ENUMS[key])
+            ):
+                continue
+            _known(details, _RESULT_KEYS, "RESULT.Details")
+            break
     if args is not None or kwargs is not None or payload is not None:
         _payload_rules(args, kwargs, payload, details, "RESULT", "details")
 
@@ -1121,28 +1494,47 @@ _RESULT_BUILD = _builder(Result)
 def _parse_result(w: list[Any]) -> Any:
     n = len(w)
     # The usual shapes inline; _tail sorts out (and reports) everything else.
-    if n == 5 and type(w[3]) is list and type(w[4]) is dict:
-        args, kwargs, payload = w[3] or None, w[4] or None, None
-    elif n == 4 and type(w[3]) is list:
-        args, kwargs, payload = w[3] or None, None, None
+    if n == 5:
+        _, request_id, details, args, kwargs = w
+        if type(args) is list and type(kwargs) is dict:
+            args, kwargs, payload = args or None, kwargs or None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 3, "RESULT")
+    elif n == 4:
+        _, request_id, details, args = w
+        if type(args) is list:
+            args, kwargs, payload = args or None, None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 3, "RESULT")
     elif n == 3:
+        _, request_id, details = w
         args = kwargs = payload = None
-    elif 3 < n <= 5:
-        args, kwargs, payload = _tail(w, n, 3, "RESULT")
     else:
         raise _arity("RESULT", "3 to 5", n)
-    request_id, details = w[1], w[2]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("RESULT.CALL.Request", request_id)
-    if details or type(details) is not dict:
+    if type(details) is not dict:
         _known(details, _RESULT_KEYS, "RESULT.Details")
+    elif details:
+        for key in details:
+            kind = _RESULT_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(details[key]) is bool)
+                or (kind == 2 and type(details[key]) is str)
+                or (kind == 3 and type(item := details[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 5 and type(item := details[key]) is str and item in _RESULT_ENUMS[key])
+            ):
+                continue
+            _known(details, _RESULT_KEYS, "RESULT.Details")
+            break
     if payload is not None:
         _payload_rules(args, kwargs, payload, details, "RESULT", "details")
     elif kwargs is not None:
         for key in kwargs:
             if type(key) is not str:
                 _payload_rules(args, kwargs, payload, details, "RESULT", "details")
-    msg = _new(_RESULT_BUILD)
+    msg = _RESULT_BUILD()
     msg.request_id = request_id
     msg.details = details
     msg.args = args
@@ -1185,16 +1577,33 @@ _REGISTER_BUILD = _builder(Register)
 
 
 def _parse_register(w: list[Any]) -> Any:
-    if len(w) != 4:
-        raise _arity("REGISTER", "4", len(w))
-    request_id, options, procedure = w[1], w[2], w[3]
+    try:
+        _, request_id, options, procedure = w
+    except ValueError:
+        raise _arity("REGISTER", "4", len(w)) from None
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("REGISTER.Request", request_id)
-    if options or type(options) is not dict:
+    if type(options) is not dict:
         _known(options, _REGISTER_KEYS, "REGISTER.Options")
-    if type(procedure) is not str or not _is_loose(procedure):
+    elif options:
+        for key in options:
+            kind = _REGISTER_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(options[key]) is bool)
+                or (kind == 4 and type(item := options[key]) is int and item >= 0)
+                or (
+                    kind == 5 and type(item := options[key]) is str and item in _REGISTER_ENUMS[key]
+                )
+            ):
+                continue
+            _known(options, _REGISTER_KEYS, "REGISTER.Options")
+            break
+    if type(procedure) is not str or (
+        procedure not in _LOOSE_URIS and not _remember_loose(procedure)
+    ):
         _check_pattern(procedure, options, "REGISTER.Procedure")
-    msg = _new(_REGISTER_BUILD)
+    msg = _REGISTER_BUILD()
     msg.request_id = request_id
     msg.options = options
     msg.procedure = procedure
@@ -1225,14 +1634,15 @@ _REGISTERED_BUILD = _builder(Registered)
 
 
 def _parse_registered(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("REGISTERED", "3", len(w))
-    request_id, registration_id = w[1], w[2]
+    try:
+        _, request_id, registration_id = w
+    except ValueError:
+        raise _arity("REGISTERED", "3", len(w)) from None
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("REGISTERED.REGISTER.Request", request_id)
     if type(registration_id) is not int or not 0 < registration_id <= MAX_ID:
         raise _not_id("REGISTERED.Registration", registration_id)
-    msg = _new(_REGISTERED_BUILD)
+    msg = _REGISTERED_BUILD()
     msg.request_id = request_id
     msg.registration_id = registration_id
     msg.__class__ = Registered
@@ -1262,14 +1672,15 @@ _UNREGISTER_BUILD = _builder(Unregister)
 
 
 def _parse_unregister(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("UNREGISTER", "3", len(w))
-    request_id, registration_id = w[1], w[2]
+    try:
+        _, request_id, registration_id = w
+    except ValueError:
+        raise _arity("UNREGISTER", "3", len(w)) from None
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("UNREGISTER.Request", request_id)
     if type(registration_id) is not int or not 0 < registration_id <= MAX_ID:
         raise _not_id("UNREGISTER.REGISTERED.Registration", registration_id)
-    msg = _new(_UNREGISTER_BUILD)
+    msg = _UNREGISTER_BUILD()
     msg.request_id = request_id
     msg.registration_id = registration_id
     msg.__class__ = Unregister
@@ -1310,9 +1721,10 @@ _UNREGISTERED_BUILD = _builder(Unregistered)
 def _parse_unregistered(w: list[Any]) -> Any:
     n = len(w)
     if n == 2:
-        request_id, details = w[1], {}
+        _, request_id = w
+        details = {}
     elif n == 3:
-        request_id, details = w[1], w[2]
+        _, request_id, details = w
     else:
         raise _arity("UNREGISTERED", "2 to 3", n)
     if (
@@ -1322,7 +1734,7 @@ def _parse_unregistered(w: list[Any]) -> Any:
         or type(details) is not dict
     ):
         _check_revocable(request_id, details, _REVOCATION_KEYS, "UNREGISTERED", "registration")
-    msg = _new(_UNREGISTERED_BUILD)
+    msg = _UNREGISTERED_BUILD()
     msg.request_id = request_id
     msg.details = details
     msg.__class__ = Unregistered
@@ -1367,8 +1779,26 @@ def _check_invocation(
         raise _not_id("INVOCATION.Request", request_id)
     if type(registration_id) is not int or not 0 < registration_id <= MAX_ID:
         raise _not_id("INVOCATION.REGISTERED.Registration", registration_id)
-    if details or type(details) is not dict:
+    if type(details) is not dict:
         _known(details, _INVOCATION_KEYS, "INVOCATION.Details")
+    elif details:
+        for key in details:
+            kind = _INVOCATION_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(details[key]) is bool)
+                or (kind == 2 and type(details[key]) is str)
+                or (kind == 3 and type(item := details[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 4 and type(item := details[key]) is int and item >= 0)
+                or (
+                    kind == 5
+                    and type(item := details[key]) is str
+                    and item in _INVOCATION_ENUMS[key]
+                )
+            ):
+                continue
+            _known(details, _INVOCATION_KEYS, "INVOCATION.Details")
+            break
     if args is not None or kwargs is not None or payload is not None:
         _payload_rules(args, kwargs, payload, details, "INVOCATION", "details")
 
@@ -1379,30 +1809,54 @@ _INVOCATION_BUILD = _builder(Invocation)
 def _parse_invocation(w: list[Any]) -> Any:
     n = len(w)
     # The usual shapes inline; _tail sorts out (and reports) everything else.
-    if n == 6 and type(w[4]) is list and type(w[5]) is dict:
-        args, kwargs, payload = w[4] or None, w[5] or None, None
-    elif n == 5 and type(w[4]) is list:
-        args, kwargs, payload = w[4] or None, None, None
+    if n == 6:
+        _, request_id, registration_id, details, args, kwargs = w
+        if type(args) is list and type(kwargs) is dict:
+            args, kwargs, payload = args or None, kwargs or None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 4, "INVOCATION")
+    elif n == 5:
+        _, request_id, registration_id, details, args = w
+        if type(args) is list:
+            args, kwargs, payload = args or None, None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 4, "INVOCATION")
     elif n == 4:
+        _, request_id, registration_id, details = w
         args = kwargs = payload = None
-    elif 4 < n <= 6:
-        args, kwargs, payload = _tail(w, n, 4, "INVOCATION")
     else:
         raise _arity("INVOCATION", "4 to 6", n)
-    request_id, registration_id, details = w[1], w[2], w[3]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("INVOCATION.Request", request_id)
     if type(registration_id) is not int or not 0 < registration_id <= MAX_ID:
         raise _not_id("INVOCATION.REGISTERED.Registration", registration_id)
-    if details or type(details) is not dict:
+    if type(details) is not dict:
         _known(details, _INVOCATION_KEYS, "INVOCATION.Details")
+    elif details:
+        for key in details:
+            kind = _INVOCATION_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(details[key]) is bool)
+                or (kind == 2 and type(details[key]) is str)
+                or (kind == 3 and type(item := details[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 4 and type(item := details[key]) is int and item >= 0)
+                or (
+                    kind == 5
+                    and type(item := details[key]) is str
+                    and item in _INVOCATION_ENUMS[key]
+                )
+            ):
+                continue
+            _known(details, _INVOCATION_KEYS, "INVOCATION.Details")
+            break
     if payload is not None:
         _payload_rules(args, kwargs, payload, details, "INVOCATION", "details")
     elif kwargs is not None:
         for key in kwargs:
             if type(key) is not str:
                 _payload_rules(args, kwargs, payload, details, "INVOCATION", "details")
-    msg = _new(_INVOCATION_BUILD)
+    msg = _INVOCATION_BUILD()
     msg.request_id = request_id
     msg.registration_id = registration_id
     msg.details = details
@@ -1436,14 +1890,30 @@ _INTERRUPT_BUILD = _builder(Interrupt)
 
 
 def _parse_interrupt(w: list[Any]) -> Any:
-    if len(w) != 3:
-        raise _arity("INTERRUPT", "3", len(w))
-    request_id, options = w[1], w[2]
+    try:
+        _, request_id, options = w
+    except ValueError:
+        raise _arity("INTERRUPT", "3", len(w)) from None
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("INTERRUPT.INVOCATION.Request", request_id)
-    if options or type(options) is not dict:
+    if type(options) is not dict:
         _known(options, _INTERRUPT_KEYS, "INTERRUPT.Options")
-    msg = _new(_INTERRUPT_BUILD)
+    elif options:
+        for key in options:
+            kind = _INTERRUPT_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 2 and type(options[key]) is str)
+                or (
+                    kind == 5
+                    and type(item := options[key]) is str
+                    and item in _INTERRUPT_ENUMS[key]
+                )
+            ):
+                continue
+            _known(options, _INTERRUPT_KEYS, "INTERRUPT.Options")
+            break
+    msg = _INTERRUPT_BUILD()
     msg.request_id = request_id
     msg.options = options
     msg.__class__ = Interrupt
@@ -1480,8 +1950,21 @@ class Yield(Message):
 def _check_yield(request_id: Any, options: Any, args: Any, kwargs: Any, payload: Any) -> None:
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("YIELD.INVOCATION.Request", request_id)
-    if options or type(options) is not dict:
+    if type(options) is not dict:
         _known(options, _RESULT_KEYS, "YIELD.Options")
+    elif options:
+        for key in options:
+            kind = _RESULT_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(options[key]) is bool)
+                or (kind == 2 and type(options[key]) is str)
+                or (kind == 3 and type(item := options[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 5 and type(item := options[key]) is str and item in _RESULT_ENUMS[key])
+            ):
+                continue
+            _known(options, _RESULT_KEYS, "YIELD.Options")
+            break
     if args is not None or kwargs is not None or payload is not None:
         _payload_rules(args, kwargs, payload, options, "YIELD", "options")
 
@@ -1492,28 +1975,47 @@ _YIELD_BUILD = _builder(Yield)
 def _parse_yield(w: list[Any]) -> Any:
     n = len(w)
     # The usual shapes inline; _tail sorts out (and reports) everything else.
-    if n == 5 and type(w[3]) is list and type(w[4]) is dict:
-        args, kwargs, payload = w[3] or None, w[4] or None, None
-    elif n == 4 and type(w[3]) is list:
-        args, kwargs, payload = w[3] or None, None, None
+    if n == 5:
+        _, request_id, options, args, kwargs = w
+        if type(args) is list and type(kwargs) is dict:
+            args, kwargs, payload = args or None, kwargs or None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 3, "YIELD")
+    elif n == 4:
+        _, request_id, options, args = w
+        if type(args) is list:
+            args, kwargs, payload = args or None, None, None
+        else:
+            args, kwargs, payload = _tail(w, n, 3, "YIELD")
     elif n == 3:
+        _, request_id, options = w
         args = kwargs = payload = None
-    elif 3 < n <= 5:
-        args, kwargs, payload = _tail(w, n, 3, "YIELD")
     else:
         raise _arity("YIELD", "3 to 5", n)
-    request_id, options = w[1], w[2]
     if type(request_id) is not int or not 0 < request_id <= MAX_ID:
         raise _not_id("YIELD.INVOCATION.Request", request_id)
-    if options or type(options) is not dict:
+    if type(options) is not dict:
         _known(options, _RESULT_KEYS, "YIELD.Options")
+    elif options:
+        for key in options:
+            kind = _RESULT_KIND_OF(key, 0)
+            if type(key) is str and (
+                kind == 0
+                or (kind == 1 and type(options[key]) is bool)
+                or (kind == 2 and type(options[key]) is str)
+                or (kind == 3 and type(item := options[key]) is int and 0 < item <= MAX_ID)
+                or (kind == 5 and type(item := options[key]) is str and item in _RESULT_ENUMS[key])
+            ):
+                continue
+            _known(options, _RESULT_KEYS, "YIELD.Options")
+            break
     if payload is not None:
         _payload_rules(args, kwargs, payload, options, "YIELD", "options")
     elif kwargs is not None:
         for key in kwargs:
             if type(key) is not str:
                 _payload_rules(args, kwargs, payload, options, "YIELD", "options")
-    msg = _new(_YIELD_BUILD)
+    msg = _YIELD_BUILD()
     msg.request_id = request_id
     msg.options = options
     msg.args = args
@@ -1581,19 +2083,30 @@ _PARSERS: dict[int, Callable[[list[Any]], Message]] = {
     INTERRUPT: _parse_interrupt,
     YIELD: _parse_yield,
 }
+# The parsers as a list indexed by the code (None where no message is).
+_MAX_CODE = 337
+_BY_CODE: list[Callable[[list[Any]], Message] | None] = [
+    _PARSERS.get(code) for code in range(_MAX_CODE + 1)
+]
 
 
-def from_wire(wire: Any, *, strict_uris: bool = False) -> Message:
+def from_wire(wire: Any, strict_uris: bool = False) -> Message:
     """Validate a decoded message list and build its message object.
 
     Raises ``RemoteProtocolError`` (reason ``wamp.error.protocol_violation``) naming the problem
     for anything that is not a valid WAMP message. With ``strict_uris``, URI fields must also
-    follow the strict rules (components of ``[0-9a-z_]`` only).
+    follow the strict rules (components of ``[0-9a-z_]`` only). (``strict_uris`` is not
+    keyword-only on purpose: CPython 3.11 does not specialise calls of functions with
+    keyword-only parameters, which costs every message a few percent.)
     """
-    if type(wire) is not list or not wire:
+    if type(wire) is not list:
         raise RemoteProtocolError("a WAMP message must be a non-empty list")
-    code = wire[0]
-    parse = _PARSERS.get(code) if type(code) is int else None
+    try:
+        code = wire[0]
+    except IndexError:  # cheaper than testing every list for emptiness first
+        raise RemoteProtocolError("a WAMP message must be a non-empty list") from None
+    # A list index is cheaper than a dict lookup; bool is not an int code.
+    parse = _BY_CODE[code] if type(code) is int and 0 < code <= _MAX_CODE else None
     if parse is None:
         raise RemoteProtocolError(f"unknown WAMP message type {code!r:.40}")
     try:

@@ -30,6 +30,7 @@ import io
 import json
 import re
 import struct
+import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -88,16 +89,44 @@ class Serializer:
     #: True if this serializer's payloads travel in binary WebSocket frames (JSON uses text).
     binary: ClassVar[bool]
 
-    __slots__ = ("batched", "max_size")
+    __slots__ = ("_batched", "_fast_limit", "_max_size")
 
     def __init__(self, *, batched: bool = False, max_size: int | None = DEFAULT_MAX_SIZE) -> None:
-        self.batched = batched
-        self.max_size = max_size
+        self._batched = batched
+        self._max_size = max_size
+        self._fast_limit = self._limit()
+
+    def _limit(self) -> int:
+        # The one number the decoders' fast path compares a payload's length with: payloads
+        # no longer than it are one message within the size limit (-1: batched, never fast).
+        if self._batched:
+            return -1
+        return sys.maxsize if self._max_size is None else self._max_size
+
+    @property
+    def batched(self) -> bool:
+        """Whether this is the batched variant (several messages per transport payload)."""
+        return self._batched
+
+    @batched.setter
+    def batched(self, value: bool) -> None:
+        self._batched = value
+        self._fast_limit = self._limit()
+
+    @property
+    def max_size(self) -> int | None:
+        """The bound on one decoded transport payload in bytes (None: unbounded)."""
+        return self._max_size
+
+    @max_size.setter
+    def max_size(self, value: int | None) -> None:
+        self._max_size = value
+        self._fast_limit = self._limit()
 
     @property
     def subprotocol(self) -> str:
         """The WebSocket subprotocol name, e.g. ``wamp.2.json`` or ``wamp.2.cbor.batched``."""
-        return f"wamp.2.{self.name}.batched" if self.batched else f"wamp.2.{self.name}"
+        return f"wamp.2.{self.name}.batched" if self._batched else f"wamp.2.{self.name}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(batched={self.batched}, max_size={self.max_size})"
@@ -106,13 +135,13 @@ class Serializer:
 
     def encode(self, message: list[Any]) -> bytes:
         """Serialize one WAMP message list into one transport payload."""
-        if self.batched:
+        if self._batched:
             return self._frame(self._dumps(message))
         return self._dumps(message)
 
     def encode_batch(self, messages: list[list[Any]]) -> bytes:
         """Serialize several messages into one payload (batched variants only)."""
-        if not self.batched:
+        if not self._batched:
             raise LocalProtocolError(f"{self.subprotocol} is not a batched serializer")
         if not messages:
             raise LocalProtocolError("a batch must hold at least one message")
@@ -120,11 +149,11 @@ class Serializer:
 
     def decode(self, data: bytes) -> list[list[Any]]:
         """Deserialize one transport payload into its message lists."""
-        if self.max_size is not None and len(data) > self.max_size:
+        if self._max_size is not None and len(data) > self._max_size:
             raise _violation(
-                f"{self.name} payload of {len(data)} bytes exceeds the limit of {self.max_size}"
+                f"{self.name} payload of {len(data)} bytes exceeds the limit of {self._max_size}"
             )
-        if not self.batched:
+        if not self._batched:
             return [self._decode_one(data)]
         parts = self._split(data)
         if not parts:
@@ -332,11 +361,12 @@ class MsgPackSerializer(Serializer):
 
     def decode(self, data: bytes) -> list[list[Any]]:
         # The common case (one message, within the limit) without the base class's extra call.
-        max_size = self.max_size
-        if self.batched or (max_size is not None and len(data) > max_size):
+        if len(data) > self._fast_limit:
             return Serializer.decode(self, data)
         try:
-            obj = _unpackb(data, raw=False, strict_map_key=True, ext_hook=_msgpack_ext)
+            # raw=False and strict_map_key=True are msgpack's defaults (since 1.0, which
+            # pyproject requires); every keyword argument costs a lookup per call.
+            obj = _unpackb(data, ext_hook=_msgpack_ext)
         except Exception as exc:
             raise _undecodable("msgpack", exc) from None
         if type(obj) is not list:
@@ -345,7 +375,7 @@ class MsgPackSerializer(Serializer):
 
     def _decode_one(self, data: bytes) -> list[Any]:
         try:
-            obj = _unpackb(data, raw=False, strict_map_key=True, ext_hook=_msgpack_ext)
+            obj = _unpackb(data, ext_hook=_msgpack_ext)
         except Exception as exc:
             raise _undecodable("msgpack", exc) from None
         if type(obj) is not list:
@@ -413,6 +443,44 @@ def _replace_undefined(obj: list[Any]) -> None:
         _cbor_undefined_to_none(obj)
 
 
+def _head_sizes(majors: tuple[int, ...]) -> tuple[int, ...]:
+    """Per first byte: the size of a CBOR head of one of ``majors`` with a definite
+    argument (additional information 0..27), else 0. (A tuple: indexing one is a specialised
+    instruction, indexing bytes is not.)"""
+    return tuple(
+        1 + (0, 1, 2, 4, 8)[max(0, (byte & 31) - 23)]
+        if byte >> 5 in majors and byte & 31 <= 27
+        else 0
+        for byte in range(256)
+    )
+
+
+#: An array head's size; an integer's size (its head is the whole item).
+_ARRAY_HEAD_SIZE = _head_sizes((4,))
+_INTEGER_SIZE = _head_sizes((0, 1))
+
+
+def _undefined_excluded(data: bytes) -> bool:
+    """Whether ``data`` (exactly one CBOR item, already decoded) provably holds no ``undefined``.
+
+    The 0xf7 byte usually sits inside one of the ids after the message code: a WAMP message
+    starts with its integers. This steps over the top-level array's head and its leading
+    integers exactly as a decoder reads them (their argument bytes are not item heads) and
+    stops at the first other item; if no 0xf7 byte follows that point, none is an item head,
+    so none is ``undefined``. Anything else (no array at the top, a 0xf7 further on) answers
+    False and leaves the proof to the probe.
+    """
+    pos = _ARRAY_HEAD_SIZE[data[0]]
+    if not pos:
+        return False
+    try:
+        while size := _INTEGER_SIZE[data[pos]]:
+            pos += size
+    except IndexError:  # nothing but integers: every 0xf7 byte is inside one
+        return True
+    return data.find(_CBOR_UNDEFINED_BYTE, pos) == -1
+
+
 class CBORSerializer(Serializer):
     """CBOR (RFC 8949) via cbor2: bytes as byte strings, no WAMP-defined tags.
 
@@ -430,15 +498,14 @@ class CBORSerializer(Serializer):
     name = "cbor"
     rawsocket_id = 3
     binary = True
-    __slots__ = ("_buffer", "_decoder", "_encoder")
+    __slots__ = ("_buffer", "_encoder", "_position", "_read_item")
 
     def __init__(self, *, batched: bool = False, max_size: int | None = DEFAULT_MAX_SIZE) -> None:
         super().__init__(batched=batched, max_size=max_size)
         self._encoder = cbor2.CBOREncoder(io.BytesIO())
-        self._buffer, self._decoder = self._new_decoder()
+        self._new_decoder()
 
-    @staticmethod
-    def _new_decoder() -> tuple[io.BytesIO, cbor2.CBORDecoder]:
+    def _new_decoder(self) -> None:
         buffer = io.BytesIO()
         decoder = cbor2.CBORDecoder(
             buffer,
@@ -446,7 +513,8 @@ class CBORSerializer(Serializer):
             semantic_decoders=_CBOR_DECODERS,
             strict_hashable_types=True,
         )
-        return buffer, decoder
+        # Bound once: the decode path calls them for every message.
+        self._buffer, self._read_item, self._position = buffer, decoder.decode, buffer.tell
 
     def _dumps(self, message: list[Any]) -> bytes:
         try:
@@ -457,41 +525,38 @@ class CBORSerializer(Serializer):
 
     def decode(self, data: bytes) -> list[list[Any]]:
         # The common case (one message, within the limit) without the base class's extra call.
-        max_size = self.max_size
-        if self.batched or (max_size is not None and len(data) > max_size):
+        if len(data) > self._fast_limit:
             return Serializer.decode(self, data)
         # _decode_one's body, inline (a method call is a good part of a small message's cost).
-        buffer = self._buffer
-        _reopen(buffer, data)
+        _reopen(self._buffer, data)
         try:
-            obj = self._decoder.decode()
+            obj = self._read_item()
         except Exception as exc:
-            self._buffer, self._decoder = self._new_decoder()
+            self._new_decoder()
             raise _undecodable("cbor", exc) from None
-        if buffer.tell() != len(data):
-            self._buffer, self._decoder = self._new_decoder()
+        if self._position() != len(data):
+            self._new_decoder()
             raise _violation("CBOR payload is not exactly one complete data item")
         if type(obj) is not list:
             raise _not_a_list("cbor", obj)
-        if _CBOR_UNDEFINED_BYTE in data:
+        if 0xF7 in data and not _undefined_excluded(data):  # 0xf7: CBOR undefined
             _replace_undefined(obj)
         return [obj]
 
     def _decode_one(self, data: bytes) -> list[Any]:
-        buffer = self._buffer
-        _reopen(buffer, data)
+        _reopen(self._buffer, data)
         try:
-            obj = self._decoder.decode()
+            obj = self._read_item()
         except Exception as exc:
-            self._buffer, self._decoder = self._new_decoder()
+            self._new_decoder()
             raise _undecodable("cbor", exc) from None
-        if buffer.tell() != len(data):
-            self._buffer, self._decoder = self._new_decoder()
+        if self._position() != len(data):
+            self._new_decoder()
             raise _violation("CBOR payload is not exactly one complete data item")
         if type(obj) is not list:
             raise _not_a_list("cbor", obj)
         # memchr first (an int needle: a one-byte bytes needle costs several times more).
-        if _CBOR_UNDEFINED_BYTE in data:
+        if 0xF7 in data and not _undefined_excluded(data):  # 0xf7: CBOR undefined
             _replace_undefined(obj)
         return obj
 
