@@ -127,8 +127,8 @@ class _Link(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but have its interface.
+        self.transport = cast(asyncio.Transport, transport)
         self.peer.channel_id = channel_id(transport)  # cryptosign channel binding (§4.28)
         self.flush()
 

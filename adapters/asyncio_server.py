@@ -100,6 +100,9 @@ def http_service(router: Router, endpoint: Endpoint, listener: Listener) -> Http
 
 
 class _Connection(asyncio.Protocol):
+    # One per connection, alive as long as it is: no per-instance dict.
+    __slots__ = ("_endpoint", "_listener", "_server", "http", "peer", "transport", "writable")
+
     def __init__(
         self,
         server: RouterServer,

@@ -30,7 +30,7 @@ from wampcore.errors import ApplicationError, ConfigError, LocalProtocolError
 from wampcore.router import EventsDropped, InternalError, Router
 
 from .asyncio_client import CallResult, ConnectionFailed, ConnectionLost, Session, connect
-from .asyncio_server import Listener, ListenError, serve
+from .asyncio_server import Listener, ListenError, run, serve
 
 __all__ = ["main"]
 
@@ -269,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keygen": _keygen,
     }[args.command]
     try:
-        return asyncio.run(runner(args))
+        return run(runner(args))
     except KeyboardInterrupt:
         return 130
     except _Fail as exc:

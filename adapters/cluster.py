@@ -6,6 +6,13 @@ nothing else. Every decision is the core's (:class:`wampcore.router.remote.Clust
 module hands it what arrives on the cluster subjects, publishes what it queued, performs its
 KV operations with compare-and-set, and tells it when NATS goes away and comes back.
 
+Traffic is batched both ways, because nats-py's per-message work (a callback task step, a
+publish coroutine, a flush) cost more than routing a publication: the subscription callbacks
+append to one inbox, drained into :meth:`Cluster.receive_all` (one router step for everything
+that arrived, in arrival order) as soon as no subscription has a message queued behind;
+the publish pump runs once per loop iteration and sends what the core queued, one batch frame
+per destination subject (and per run of broadcast or direct items: see ``Cluster._push``).
+
 Use: ``backplane = await Backplane.connect(config.cluster)`` (raises
 :class:`ClusterUnavailable` with one readable line when NATS cannot be reached), then
 ``await backplane.attach(server)`` once the :class:`~.asyncio_server.RouterServer` runs, and
@@ -71,6 +78,9 @@ class Backplane:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self._closing = False
+        #: Cluster messages received and not handled yet, in arrival order.
+        self._inbox: list[bytes] = []
+        self._subscriptions: list[Any] = []
 
     @classmethod
     async def connect(cls, config: ClusterConfig, node: str | None = None) -> Backplane:
@@ -164,8 +174,8 @@ class Backplane:
         )
         cluster.wake = self._wanted.set
         self.cluster = cluster
-        await self._nc.subscribe(BROADCAST_SUBJECT, cb=self._on_message)
-        await self._nc.subscribe(node_subject(self.node), cb=self._on_message)
+        for subject in (BROADCAST_SUBJECT, node_subject(self.node)):
+            self._subscriptions.append(await self._nc.subscribe(subject, cb=self._on_message))
         await self._nc.subscribe(f"{SUBJECT_PREFIX}.stats.{self.node}", cb=self._on_stats)
         await self._nc.flush()
         self._spawn(self._pump())
@@ -193,10 +203,17 @@ class Backplane:
     # -- input -----------------------------------------------------------------------------------
 
     async def _on_message(self, msg: Any) -> None:
+        self._inbox.append(msg.data)
+        # The burst is over when no subscription has more queued: the last callback of a
+        # burst hands it all to the core at once (no extra loop iteration of latency).
+        for sub in self._subscriptions:
+            if sub.pending_msgs:
+                return
+        frames, self._inbox = self._inbox, []
         cluster = self.cluster
         if cluster is None:
             return
-        cluster.receive(msg.data, self._loop.time())
+        cluster.receive_all(frames, self._loop.time())
         self._after()
 
     async def _on_stats(self, msg: Any) -> None:

@@ -12,7 +12,7 @@ import msgpack
 import pytest
 from test_cluster_kit import NatsServer, Node, Watch, eventually, join, nodes_see, run
 
-from wampcore.cluster import BROADCAST_SUBJECT, encode, node_subject
+from wampcore.cluster import BROADCAST_SUBJECT, PROTOCOL_VERSION, encode, node_subject
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,7 +34,7 @@ def test_garbage_foreign_and_other_versions_are_dropped() -> None:
                         b"\x00\x01garbage",
                         b"",
                         msgpack.packb([1, 2]),
-                        msgpack.packb({"v": 1, "t": "pub", "n": "a", "e": 1}),
+                        msgpack.packb({"v": PROTOCOL_VERSION, "t": "pub", "n": "a", "e": 1}),
                         # a well-formed publication from a node nobody knows
                         encode(
                             "pub",
@@ -55,7 +55,9 @@ def test_garbage_foreign_and_other_versions_are_dropped() -> None:
                         for subject in (BROADCAST_SUBJECT, node_subject("b")):
                             await watch.nc.publish(subject, data)
                     # a node of a future protocol version says hello
-                    future = msgpack.packb({"v": 2, "t": "hello", "n": "future", "e": 1})
+                    future = msgpack.packb(
+                        {"v": PROTOCOL_VERSION + 1, "t": "hello", "n": "future", "e": 1}
+                    )
                     await watch.nc.publish(BROADCAST_SUBJECT, future)
                     await watch.nc.flush()
 
@@ -68,7 +70,7 @@ def test_garbage_foreign_and_other_versions_are_dropped() -> None:
 
                     await eventually(counted)
                     stats = await watch.stats("b")
-                    assert "version 2" in stats["refused"]["future"]
+                    assert f"version {PROTOCOL_VERSION + 1}" in stats["refused"]["future"]
                     assert got == []  # nothing forged reached the client
                     pub = await join(a.rs)
                     pub.publish("com.h", "real")

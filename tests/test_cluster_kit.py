@@ -293,17 +293,19 @@ class Watch:
         return self
 
     def count(self, subject_part: str, t: str) -> int:
-        from wampcore.cluster import BadMessage, decode
+        """Items of type ``t`` seen on subjects containing ``subject_part`` (batch frames
+        are counted by their items)."""
+        from wampcore.cluster import BadMessage, Message, decode_frame
 
         n = 0
         for subject, data in self.seen:
             if subject_part not in subject:
                 continue
             try:
-                if decode(data).t == t:
-                    n += 1
+                items = decode_frame(data).items
             except BadMessage:
-                pass
+                continue
+            n += sum(1 for m in items if isinstance(m, Message) and m.t == t)
         return n
 
     async def stats(self, node: str) -> dict[str, Any]:

@@ -31,18 +31,20 @@ def test_round_trip_and_header() -> None:
         (b"\xc1garbage", "undecodable"),
         (b"", "undecodable"),
         (msgpack.packb([1, 2, 3]), "not_a_map"),
-        (msgpack.packb({"v": 1, "t": "hb", "n": "a.b", "e": 1}), "bad_header"),
-        (msgpack.packb({"v": 1, "t": "hb", "n": "a*", "e": 1}), "bad_header"),
+        (msgpack.packb({"v": PROTOCOL_VERSION, "t": "hb", "n": "a.b", "e": 1}), "bad_header"),
+        (msgpack.packb({"v": PROTOCOL_VERSION, "t": "hb", "n": "a*", "e": 1}), "bad_header"),
         (msgpack.packb({"v": "1", "t": "hb", "n": "a", "e": 1}), "bad_header"),
-        (msgpack.packb({"v": 1, "t": "nope", "n": "a", "e": 1}), "unknown_type"),
+        (msgpack.packb({"v": PROTOCOL_VERSION, "t": "nope", "n": "a", "e": 1}), "unknown_type"),
         (
-            msgpack.packb({"v": 1, "t": "leave", "n": "a", "e": 1, "realm": "r", "s": 0}),
+            msgpack.packb(
+                {"v": PROTOCOL_VERSION, "t": "leave", "n": "a", "e": 1, "realm": "r", "s": 0}
+            ),
             "bad_leave_s",
         ),
         (
             msgpack.packb(
                 {
-                    "v": 1,
+                    "v": PROTOCOL_VERSION,
                     "t": "sub",
                     "n": "a",
                     "e": 1,
@@ -56,12 +58,22 @@ def test_round_trip_and_header() -> None:
         ),
         (
             msgpack.packb(
-                {"v": 1, "t": "cancel", "n": "a", "e": 1, "realm": "r", "k": 1, "mode": "maybe"}
+                {
+                    "v": PROTOCOL_VERSION,
+                    "t": "cancel",
+                    "n": "a",
+                    "e": 1,
+                    "realm": "r",
+                    "k": 1,
+                    "mode": "maybe",
+                }
             ),
             "bad_cancel_mode",
         ),
         (
-            msgpack.packb({"v": 1, "t": "call", "n": "a", "e": 1, "realm": "r", "k": True}),
+            msgpack.packb(
+                {"v": PROTOCOL_VERSION, "t": "call", "n": "a", "e": 1, "realm": "r", "k": True}
+            ),
             "bad_call_k",
         ),
     ],

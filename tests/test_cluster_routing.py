@@ -142,7 +142,7 @@ def test_publication_crosses_once_per_interested_node(cluster: Cluster) -> None:
                 await pub.publish("com.once", i, options=PublishOptions(acknowledge=True))
             await eventually(lambda: len(got) == 60)
             await settle()
-            assert watch.count("node.b", "pub") - before_b == 10  # 6 deliveries each, 1 message
+            assert watch.count("node.b", "pub") - before_b == 10  # 6 deliveries each, 1 item
             assert watch.count("node.c", "pub") - before_c == 0  # c has no subscriber
         finally:
             await watch.close()

@@ -8,6 +8,7 @@ itself is what every other test exercises when the serializer is not hooked.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from typing import Any
@@ -90,8 +91,10 @@ def test_encoding_gives_the_standard_verdict_and_value_spec_5_2(message: list[An
         got = _outcome(fast.encode, message)
         assert got[0] == expected[0], (message, expected, got)
         if expected[0] == "ok":
-            # Same JSON value (the spelling of a float may differ).
-            assert _same(standard.decode(got[1]), standard.decode(expected[1]))
+            # Same JSON value (the spelling of a float may differ); read as plain JSON, since a
+            # text that starts with NUL is valid to send but not binary when read back.
+            plain = [json.loads(r[1].removesuffix(b"\x1e")) for r in (got, expected)]
+            assert _same(*plain)
         else:
             assert got == expected
 

@@ -270,8 +270,9 @@ class SessionTracker:
         #: After ``send``/``receive`` of a final reply: the context of the request it closed
         #: (None if none was attached, or if the message closed no request).
         self.answered: Any = None
-        #: Open requests dropped by ``reset`` since the last ``take_orphans``.
-        self._orphans: list[tuple[bool, int, int, Any]] = []
+        #: Open requests dropped by ``reset`` since the last ``take_orphans`` (None: none; most
+        #: sessions never have any, and an idle one should cost little).
+        self._orphans: list[tuple[bool, int, int, Any]] | None = None
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -332,8 +333,8 @@ class SessionTracker:
     def take_orphans(self) -> list[tuple[bool, int, int, Any]]:
         """``(mine, request_id, type, context)`` of every request that was still open when a
         ``reset`` ended the session (an ABORT, a GOODBYE handshake), once; oldest first."""
-        orphans, self._orphans = self._orphans, []
-        return orphans
+        orphans, self._orphans = self._orphans, None
+        return orphans or []
 
     # -- the two operations ----------------------------------------------------------------------
 
@@ -362,9 +363,12 @@ class SessionTracker:
 
         Requests still open become orphans (``take_orphans``): their owner ends them.
         """
-        orphans = self._orphans
-        orphans.extend((True, rid, e.type, e.context) for rid, e in self.pending_out.items())
-        orphans.extend((False, rid, e.type, e.context) for rid, e in self.pending_in.items())
+        if self.pending_out or self.pending_in:
+            if self._orphans is None:
+                self._orphans = []
+            orphans = self._orphans
+            orphans.extend((True, rid, e.type, e.context) for rid, e in self.pending_out.items())
+            orphans.extend((False, rid, e.type, e.context) for rid, e in self.pending_in.items())
         self.state = SessionState.CLOSED
         self.pending_in.clear()
         self.pending_out.clear()
@@ -396,7 +400,7 @@ class SessionTracker:
         elif mtype == HELLO:
             assert isinstance(msg, Hello)
             self.reset()
-            self._orphans = []  # a new session: whatever the last one left is nobody's now
+            self._orphans = None  # a new session: whatever the last one left is nobody's now
             self.client_roles = _roles(msg.details.get("roles"), CLIENT_ROLES)
             if not local:
                 self.client_roles = _interned(self.client_roles)

@@ -14,6 +14,17 @@ tell a new incarnation from an old one). :func:`decode` returns a checked :class
 raises :class:`BadMessage` with a short reason: garbage is dropped and counted by the caller,
 never acted on.
 
+**Batches** (protocol version 2): what a node sends to one subject within one event-loop
+iteration travels as one NATS message, a ``batch`` map whose header is that of a message and
+whose ``m`` is the list of *items* -- maps with ``t`` and the type's fields, in the order they
+were sent; the header's node and epoch apply to every item, and its ``q`` numbers the node's
+frames (on every subject), so a receiver restores their order where its two subscriptions
+delivered them out of order. :class:`Writer` encodes items once
+(a publication crossing to two nodes is packed once) and frames them without re-encoding;
+:func:`decode_frame` unpacks a whole frame in one MessagePack call and checks each item on its
+own: a bad header drops the frame, a bad item drops only that item (good items beside it are
+kept, in order).
+
 **Subjects** are built from this module's fixed prefix and validated node names only; a URI
 never becomes a subject token (a topic such as ``a.*.>`` or one with spaces cannot widen a
 subscription or split a subject). Claim keys and derived ids are SHA-256 digests of the URI.
@@ -23,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +50,12 @@ __all__ = [
     "SUBJECT_PREFIX",
     "BadMessage",
     "Claims",
+    "Frame",
     "Message",
+    "Writer",
     "claim_key",
     "decode",
+    "decode_frame",
     "encode",
     "node_subject",
     "scoped_id",
@@ -48,7 +63,8 @@ __all__ = [
 ]
 
 #: The cluster protocol version; a node that speaks another one is refused (and logged).
-PROTOCOL_VERSION = 1
+#: 2: batch frames (a version-1 node would drop them as an unknown type, silently).
+PROTOCOL_VERSION = 2
 SUBJECT_PREFIX = "wampcore.cluster"
 #: Announcements every node hears: hello, heartbeat, bye, sessions, subscriptions, ...
 BROADCAST_SUBJECT = f"{SUBJECT_PREFIX}.all"
@@ -56,6 +72,10 @@ BROADCAST_SUBJECT = f"{SUBJECT_PREFIX}.all"
 KV_BUCKET = "wampcore_registrations"
 #: Largest cluster message accepted (NATS' default max_payload is 1 MiB).
 MAX_MESSAGE = 8 * 1024 * 1024
+#: Most items one batch frame may carry.
+MAX_ITEMS = 65536
+#: Bytes a frame adds around its items (map, header fields, array header), at most.
+FRAME_OVERHEAD = 128
 
 _NODE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _INVOKE = ("single", "roundrobin", "random", "first", "last")
@@ -111,9 +131,81 @@ def encode(t: str, node: str, epoch: int, **fields: Any) -> bytes:
     return data
 
 
+class Writer:
+    """Encodes one node's items and frames them into batches (one per node: it owns a reusable
+    MessagePack packer, so it is not shared between threads)."""
+
+    def __init__(self, node: str, epoch: int) -> None:
+        self._packer = msgpack.Packer(use_bin_type=True)
+        self.node = node
+        self.epoch = epoch
+        #: The ``q`` of the last frame made.
+        self.sequence = 0
+
+    def item(self, t: str, **fields: Any) -> bytes:
+        """One item (raises ValueError/TypeError/OverflowError for values MessagePack cannot
+        carry, e.g. an integer beyond 64 bits)."""
+        return self.pack(t, fields)
+
+    def pack(self, t: str, fields: dict[str, Any]) -> bytes:
+        """:meth:`item` of a dict, which it takes over (``t`` is added to it)."""
+        fields["t"] = t
+        data: bytes = self._packer.pack(fields)
+        return data
+
+    def frames(self, items: list[bytes], max_size: int) -> list[bytes]:
+        """``items`` (each at most ``max_size - FRAME_OVERHEAD`` bytes) in as few frames of at
+        most ``max_size`` bytes as they fit, in order."""
+        frames: list[bytes] = []
+        limit = max(1, max_size - FRAME_OVERHEAD)
+        start, size = 0, 0
+        for i, data in enumerate(items):
+            if i > start and (size + len(data) > limit or i - start >= MAX_ITEMS):
+                frames.append(self._frame(items[start:i]))
+                start, size = i, 0
+            size += len(data)
+        if start < len(items):
+            frames.append(self._frame(items[start:]))
+        return frames
+
+    def _frame(self, items: list[bytes]) -> bytes:
+        # A MessagePack map whose "m" is an array header followed by the items' own bytes:
+        # each item is a complete MessagePack value, so they are framed, not encoded again.
+        pack = self._packer.pack
+        self.sequence += 1
+        head = [
+            self._packer.pack_map_header(6),
+            pack("v"),
+            pack(PROTOCOL_VERSION),
+            pack("t"),
+            pack("batch"),
+            pack("n"),
+            pack(self.node),
+            pack("e"),
+            pack(self.epoch),
+            pack("q"),
+            pack(self.sequence),
+            pack("m"),
+            self._packer.pack_array_header(len(items)),
+        ]
+        return b"".join(head + items)
+
+
 @dataclass(frozen=True, slots=True)
+class Frame:
+    """A decoded NATS message: its sender, the sender's epoch, the frame's sequence number (0
+    for a single message) and its items: checked messages, or what each bad one earned."""
+
+    node: str
+    epoch: int
+    sequence: int
+    items: list[Message | BadMessage]
+
+
+@dataclass(slots=True)
 class Message:
-    """A checked cluster message: its type, sender, sender's epoch, version and fields."""
+    """A checked cluster message: its type, sender, sender's epoch, version and fields (not
+    frozen: a frozen dataclass's ``__init__`` costs four times as much, once per item)."""
 
     t: str
     node: str
@@ -253,8 +345,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
 }
 
 
-def decode(data: bytes) -> Message:
-    """Check one incoming cluster message; raise :class:`BadMessage` if it is none."""
+def _body(data: bytes) -> tuple[dict[str, Any], str, int, int]:
+    """Unpack a message or frame and check its header: (body, node, epoch, version)."""
     if len(data) > MAX_MESSAGE:
         raise BadMessage("too_large")
     try:
@@ -264,23 +356,164 @@ def decode(data: bytes) -> Message:
     if type(body) is not dict:
         raise BadMessage("not_a_map")
     version = body.get("v")
-    t = body.get("t")
     node = body.get("n")
     epoch = body.get("e")
     if type(version) is not int or type(node) is not str or type(epoch) is not int:
         raise BadMessage("bad_header")
     if not valid_node_name(node):
         raise BadMessage("bad_header")
-    if version != PROTOCOL_VERSION:
-        # Only the header can be trusted: the caller refuses the node (and logs why).
-        return Message(str(t), node, epoch, version, {})
+    return body, node, epoch, version
+
+
+def _str_keys(value: dict[Any, Any]) -> bool:
+    for key in value:
+        if type(key) is not str:
+            return False
+    return True
+
+
+def _fast_values(b: dict[str, Any]) -> bool:
+    args, kwargs, payload = b.get("args"), b.get("kwargs"), b.get("payload")
+    return (
+        (args is None or type(args) is list)
+        and (kwargs is None or (type(kwargs) is dict and _str_keys(kwargs)))
+        and (payload is None or type(payload) is bytes or type(payload) is str)
+    )
+
+
+def _fast_head(b: dict[str, Any], dict_field: str) -> bool:
+    realm, d, k = b.get("realm"), b.get(dict_field), b.get("k")
+    return (
+        type(realm) is str
+        and 0 < len(realm) <= 4096
+        and type(k) is int
+        and 1 <= k <= MAX_ID
+        and type(d) is dict
+        and _str_keys(d)
+        and _fast_values(b)
+    )
+
+
+def _fast_pub(b: dict[str, Any]) -> bool:
+    realm, p, topic, pid, opts = (
+        b.get("realm"),
+        b.get("p"),
+        b.get("topic"),
+        b.get("pid"),
+        b.get("opts"),
+    )
+    if not (type(p) is dict and _str_keys(p)):
+        return False
+    publisher = p.get("id")
+    return (
+        type(realm) is str
+        and 0 < len(realm) <= 4096
+        and type(publisher) is int
+        and 1 <= publisher <= MAX_ID
+        and type(p.get("authid")) is str
+        and type(p.get("authrole")) is str
+        and type(topic) is str
+        and 0 < len(topic) <= 4096
+        and type(pid) is int
+        and 1 <= pid <= MAX_ID
+        and type(opts) is dict
+        and _str_keys(opts)
+        and type(b.get("dis")) is bool
+        and _fast_values(b)
+    )
+
+
+def _fast_call(b: dict[str, Any]) -> bool:
+    callee, caller, uri, proc = b.get("callee"), b.get("caller"), b.get("uri"), b.get("proc")
+    if not (type(caller) is dict and _str_keys(caller)):
+        return False
+    caller_id = caller.get("id")
+    return (
+        type(callee) is int
+        and 1 <= callee <= MAX_ID
+        and type(caller_id) is int
+        and 1 <= caller_id <= MAX_ID
+        and type(caller.get("authid")) is str
+        and type(caller.get("authrole")) is str
+        and type(uri) is str
+        and 0 < len(uri) <= 4096
+        and type(proc) is str
+        and 0 < len(proc) <= 4096
+        and b.get("match") in MATCH_POLICIES
+        and type(b.get("dis")) is bool
+        and _fast_head(b, "opts")
+    )
+
+
+def _fast_res(b: dict[str, Any]) -> bool:
+    return type(b.get("prog")) is bool and _fast_head(b, "details")
+
+
+def _fast_err(b: dict[str, Any]) -> bool:
+    error = b.get("error")
+    return type(error) is str and 0 < len(error) <= 4096 and _fast_head(b, "details")
+
+
+#: Inline checks of the most frequent types, equivalent to their SCHEMA entry (a test holds
+#: them to it); a body they refuse goes through the SCHEMA loop, which names the bad field.
+_FAST: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "pub": _fast_pub,
+    "call": _fast_call,
+    "res": _fast_res,
+    "err": _fast_err,
+}
+
+
+def _checked(body: Any, node: str, epoch: int) -> Message:
+    if type(body) is not dict:
+        raise BadMessage("not_a_map")
+    t = body.get("t")
     if type(t) is not str or t not in SCHEMA:
         raise BadMessage("unknown_type")
-    schema = SCHEMA[t]
-    for name, check in schema.items():
-        if not check(body.get(name)):
-            raise BadMessage(f"bad_{t}_{name}")
-    return Message(t, node, epoch, version, body)
+    fast = _FAST.get(t)
+    if fast is None or not fast(body):
+        for name, check in SCHEMA[t].items():
+            if not check(body.get(name)):
+                raise BadMessage(f"bad_{t}_{name}")
+    return Message(t, node, epoch, PROTOCOL_VERSION, body)
+
+
+def decode(data: bytes) -> Message:
+    """Check one incoming cluster message (not a batch); raise :class:`BadMessage` if it is
+    none. A message of another protocol version keeps only its header (the caller refuses
+    the node and logs why)."""
+    body, node, epoch, version = _body(data)
+    if version != PROTOCOL_VERSION:
+        return Message(str(body.get("t")), node, epoch, version, {})
+    return _checked(body, node, epoch)
+
+
+def decode_frame(data: bytes) -> Frame:
+    """Check one incoming NATS message: a batch frame, or a single message (a frame of one).
+
+    Raises :class:`BadMessage` when the frame itself is bad (nothing of it is acted on).
+    Otherwise each item is a checked :class:`Message` with the frame's node and epoch, or the
+    :class:`BadMessage` that item earned (the caller counts it and goes on with the next).
+    A frame of another protocol version holds one header-only :class:`Message`.
+    """
+    body, node, epoch, version = _body(data)
+    if version != PROTOCOL_VERSION:
+        return Frame(node, epoch, 0, [Message(str(body.get("t")), node, epoch, version, {})])
+    if body.get("t") != "batch":
+        return Frame(node, epoch, 0, [_checked(body, node, epoch)])
+    sequence = body.get("q")
+    if type(sequence) is not int or not 0 < sequence < 2**63:
+        raise BadMessage("bad_batch_q")
+    items = body.get("m")
+    if type(items) is not list or not 0 < len(items) <= MAX_ITEMS:
+        raise BadMessage("bad_batch_m")
+    out: list[Message | BadMessage] = []
+    for item in items:
+        try:
+            out.append(_checked(item, node, epoch))
+        except BadMessage as exc:
+            out.append(exc)
+    return Frame(node, epoch, sequence, out)
 
 
 # -- registration claims (JetStream KV values) ---------------------------------------------------

@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 import cbor2
 import msgpack
 
+from . import _json_fast
 from .errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
@@ -324,6 +325,10 @@ class JSONSerializer(Serializer):
             raise _violation("batched JSON payload does not end with the 0x1E separator")
         return parts[:-1]
 
+
+# With the wampcore[speed] extra, orjson does the common case; the standard library keeps every
+# verdict (see _json_fast).
+_json_fast.install(JSONSerializer)
 
 # --- MessagePack -----------------------------------------------------------------------------
 

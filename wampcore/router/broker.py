@@ -80,9 +80,13 @@ _FILTER_KEYS = (
 
 
 class Subscription:
-    """One (topic, match) subscription and its subscribers, in subscription order."""
+    """One (topic, match) subscription and its subscribers, in subscription order.
 
-    __slots__ = ("created", "id", "match", "subscribers", "uri")
+    ``receivers`` are the subscribers that get EVENTs: all but the cluster's mirrors of other
+    nodes' sessions (a publication crosses to their node once, not once per subscriber), so
+    a publication's fan-out costs nothing per remote subscriber."""
+
+    __slots__ = ("created", "id", "match", "receivers", "subscribers", "uri")
 
     def __init__(self, subscription_id: int, uri: str, match: str, created: str) -> None:
         self.id = subscription_id
@@ -90,6 +94,7 @@ class Subscription:
         self.match = match
         self.created = created
         self.subscribers: dict[int, Member] = {}
+        self.receivers: dict[int, Member] = {}
 
 
 class Broker:
@@ -170,6 +175,8 @@ class Broker:
         # A repeated SUBSCRIBE gets the existing id (wamp-spec.md §3.3); it is idempotent.
         again = member.id in sub.subscribers
         sub.subscribers[member.id] = member
+        if not getattr(member, "mirror", False):
+            sub.receivers[member.id] = member
         member.subscriptions[sub.id] = sub
         member.send(Subscribed(request_id=msg.request_id, subscription_id=sub.id), Kind.REPLY)
         if created:
@@ -265,6 +272,7 @@ class Broker:
     def _drop_subscriber(self, sub: Subscription, member: Member) -> None:
         if sub.subscribers.pop(member.id, None) is None:
             return
+        sub.receivers.pop(member.id, None)
         gone = not sub.subscribers
         if gone:
             self._subscriptions.remove(sub.uri, sub.match)
@@ -300,12 +308,12 @@ class Broker:
         for sub in matches:
             if not filters:
                 recipients = [
-                    s for s in sub.subscribers.values() if s is not publisher or not exclude_me
+                    s for s in sub.receivers.values() if s is not publisher or not exclude_me
                 ]
             else:
                 recipients = [
                     s
-                    for s in sub.subscribers.values()
+                    for s in sub.receivers.values()
                     if (s is not publisher or not exclude_me) and eligible(filters, s)
                 ]
             if not recipients:

@@ -72,8 +72,8 @@ class Peer(Connection):
         "codec_key",
         "drop_counts",
         "dropped_total",
-        "frame",
         "frame_key",
+        "framed",
         "framing",
         "queue",
         "queued",
@@ -97,9 +97,9 @@ class Peer(Connection):
         #: the fan-out caches.
         self.codec_key: tuple[str, bool] = ("", False)
         self.frame_key: tuple[str, bool, object] = ("", False, None)
-        #: The framing's ``frame`` (payload -> wire bytes) when its frames can be built once
-        #: and shared (``Framing.frame_kind``); then ``queue`` holds frames, else payloads.
-        self.frame: Callable[[bytes], bytes] | None = None
+        #: Whether the framing's frames can be built once and shared (``Framing.frame_kind``:
+        #: its ``frame`` and ``send_framed``); then ``queue`` holds frames, else payloads.
+        self.framed = False
         #: Largest payload the framing will carry to the peer.
         self.send_limit = 0
         self.request: Any = None  # the WebSocket upgrade request, if any

@@ -10,6 +10,13 @@ dealer route to mirrors as to any member. Pure: no sockets, no clock, no NATS. T
 (:mod:`wampcore.adapters.cluster`) feeds :meth:`Cluster.receive`, :meth:`Cluster.tick` and the
 answers to registration claims, and publishes :meth:`Cluster.outgoing`.
 
+**Batching.** What this node sends between two calls of :meth:`Cluster.outgoing` (one event
+loop iteration of the adapter) is queued per destination subject and leaves as one batch frame
+per subject and run (:class:`wampcore.cluster.Writer`); each item is encoded once, however many
+nodes it goes to. What arrives in one burst (:meth:`Cluster.receive_all`) is put back in each
+sender's frame order and handled as one router step, item after item, so the router drains its
+peers once for all. Each node thus handles another node's items in the order they were sent.
+
 Semantics in brief (the details are in docs/cluster.md):
 
 * **Publications** are routed locally, then cross *once* to each other node that has a mirror
@@ -39,12 +46,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..cluster import (
     BROADCAST_SUBJECT,
+    FRAME_OVERHEAD,
     PROTOCOL_VERSION,
+    SCHEMA,
     BadMessage,
+    Frame,
     Message,
+    Writer,
     claim_key,
-    decode,
-    encode,
+    decode_frame,
     node_subject,
     scoped_id,
 )
@@ -79,7 +89,7 @@ from ..messages import (
     Message as WampMessage,
 )
 from ..uri import pattern_matches
-from .broker import PASS_THROUGH, _filters
+from .broker import _FILTER_KEYS, PASS_THROUGH, _filters
 from .hooks import Lifecycle
 from .member import Kind, Outcome
 from .session import Session
@@ -104,6 +114,7 @@ NODE_FAILED = "wampcore.cluster.node_failed"
 #: Stamps of callees registered while cut off from NATS sort after every claimed one.
 _UNCLAIMED = 2**62
 _OPTION_KEYS = ("receive_progress", "progress", "timeout", *PASS_THROUGH)
+_FILTER_NAMES = frozenset(key for key, _, _ in _FILTER_KEYS)
 _SEND_FAILURE = {Outcome.UNENCODABLE: INVALID_ARGUMENT, Outcome.TOO_LARGE: PAYLOAD_SIZE_EXCEEDED}
 
 
@@ -155,6 +166,8 @@ class RemoteSession:
     #: Judged by its own node already (it may hold ``wamp.*`` subscriptions, publish meta
     #: events): this node does not judge it again.
     internal = True
+    #: Never an EVENT recipient here (the broker keeps it out of ``Subscription.receivers``).
+    mirror = True
 
     def __init__(self, link: NodeLink, realm: Realm, info: dict[str, Any]) -> None:
         self.link = link
@@ -318,7 +331,14 @@ class Cluster(Lifecycle):
         #: Called when output or KV work is waiting (the adapter schedules a flush).
         self.wake: Callable[[], None] | None = None
         self.connected = False
-        self._out: list[tuple[str, bytes]] = []
+        self._writer = Writer(node, epoch)
+        #: Items waiting for the next :meth:`outgoing`: runs of broadcast or of direct items,
+        #: in the order they were sent; in each run, items by subject.
+        self._out: list[tuple[bool, dict[str, list[bytes]]]] = []
+        self._subjects: dict[str, str] = {}
+        self._handlers: dict[str, Callable[[NodeLink, Message], None]] = {
+            t: getattr(self, f"_on_{t}") for t in SCHEMA if t not in ("hello", "hb")
+        }
         self._kv: list[KvOp] = []
         self._tokens = itertools.count(1)
         self._claims: dict[int, tuple[Session, Register | _ReclaimEntry]] = {}
@@ -341,9 +361,19 @@ class Cluster(Lifecycle):
     # == the adapter's surface ====================================================================
 
     def outgoing(self) -> list[tuple[str, bytes]]:
-        """(subject, data) to publish, in order."""
+        """(subject, frame) to publish: what was sent to each subject since the last call, as
+        few batch frames as fit NATS' max_payload, in order per subject."""
+        if not self._out:
+            return []
         out, self._out = self._out, []
-        return out
+        frames = [
+            (subject, frame)
+            for _, run in out
+            for subject, items in run.items()
+            for frame in self._writer.frames(items, self.max_payload)
+        ]
+        self.counters["sent.frames"] += len(frames)
+        return frames
 
     def kv_ops(self) -> list[KvOp]:
         ops, self._kv = self._kv, []
@@ -364,6 +394,9 @@ class Cluster(Lifecycle):
         """NATS is back (a new ``epoch``): what others knew of this node is stale, and what
         this node knew of them may be: forget them, re-claim, re-announce, ask for theirs."""
         self.epoch = max(epoch, self.epoch + 1)
+        # Unsent items belong to the old incarnation; the new one announces its state anew.
+        self._out.clear()
+        self._writer.epoch = self.epoch
         self.router.run_step(lambda: self._drop_all(quiet=True), now=now)
         self.start(now)
 
@@ -382,33 +415,62 @@ class Cluster(Lifecycle):
             self._broadcast("bye")
 
     def receive(self, data: bytes, now: float) -> None:
-        """One message from a cluster subject. Anything that is not a valid message from a
-        known node is dropped and counted; nothing of it reaches a client."""
-        try:
-            msg = decode(data)
-        except BadMessage as exc:
-            self.counters[f"dropped.{exc.reason}"] += 1
-            return
-        if msg.node == self.node:
-            self.counters["dropped.own"] += 1
-            return
-        if msg.version != PROTOCOL_VERSION:
-            self._refuse(msg)
-            return
-        if msg.node in self.refused:
-            self.counters["dropped.refused_node"] += 1
-            return
-        self.counters[f"received.{msg.t}"] += 1
-        if msg.t in ("hello", "hb"):
-            self.router.run_step(partial(self._contained, self._membership, msg, now), now=now)
-            return
-        link = self.links.get(msg.node)
-        if link is None or link.epoch != msg.epoch:
-            self.counters["dropped.unknown_node"] += 1
-            return
-        link.last_seen = now
-        handler = getattr(self, f"_on_{msg.t}")
-        self.router.run_step(partial(self._contained, handler, link, msg), now=now)
+        """One NATS message from a cluster subject (see :meth:`receive_all`)."""
+        self.receive_all([data], now)
+
+    def receive_all(self, frames: list[bytes], now: float) -> None:
+        """NATS messages from the cluster subjects (batch frames or single messages), in
+        arrival order, handled as one router step. A frame that does not decode, or whose
+        header is bad, is dropped whole; a bad item inside a good frame is dropped alone and
+        the items around it are handled. Anything that is not a valid message from a known
+        node is dropped and counted; nothing of it reaches a client."""
+        counters = self.counters
+        decoded: list[Frame] = []
+        for data in frames:
+            try:
+                decoded.append(decode_frame(data))
+            except BadMessage as exc:
+                counters[f"dropped.{exc.reason}"] += 1
+        counters["received.frames"] += len(decoded)
+        if len(decoded) > 1:
+            # The broadcast and the node subject have a queue each in the NATS client: a
+            # burst on both may come out of order; the senders' frame numbers restore it.
+            decoded.sort(key=_frame_order)
+        messages: list[Message] = []
+        for frame in decoded:
+            for item in frame.items:
+                if isinstance(item, BadMessage):
+                    counters[f"dropped.{item.reason}"] += 1
+                else:
+                    messages.append(item)
+        if messages:
+            self.router.run_step(partial(self._handle_all, messages, now), now=now)
+
+    def _handle_all(self, messages: list[Message], now: float) -> None:
+        counters = self.counters
+        links = self.links
+        handlers = self._handlers
+        for msg in messages:
+            if msg.node == self.node:
+                counters["dropped.own"] += 1
+                continue
+            if msg.version != PROTOCOL_VERSION:
+                self._refuse(msg)
+                continue
+            if msg.node in self.refused:
+                counters["dropped.refused_node"] += 1
+                continue
+            t = msg.t
+            counters[f"received.{t}"] += 1
+            if t == "hello" or t == "hb":
+                self._contained(self._membership, msg, now)
+                continue
+            link = links.get(msg.node)
+            if link is None or link.epoch != msg.epoch:
+                counters["dropped.unknown_node"] += 1
+                continue
+            link.last_seen = now
+            self._contained(handlers[t], link, msg)
 
     def claim_done(self, token: int, outcome: str, stamp: int, now: float) -> None:
         """A claim was decided: ``outcome`` "ok", "taken" or "unavailable"."""
@@ -437,28 +499,58 @@ class Cluster(Lifecycle):
     # == output ===================================================================================
 
     def _push(self, subject: str, data: bytes, t: str) -> None:
+        """Queue an item. A node hears two subjects, the broadcast one and its own: items to
+        different nodes' subjects share a run (their order matters to no one), a switch
+        between broadcast and direct starts a new run, so each node gets everything in the
+        order it was sent."""
         self.counters[f"sent.{t}"] += 1
-        if not self._out and not self._kv and self.wake is not None:
-            self.wake()
-        self._out.append((subject, data))
+        out = self._out
+        broadcast = subject == BROADCAST_SUBJECT
+        if not out:
+            if not self._kv and self.wake is not None:
+                self.wake()
+        elif out[-1][0] is broadcast:
+            run = out[-1][1]
+            queued = run.get(subject)
+            if queued is None:
+                run[subject] = [data]
+            else:
+                queued.append(data)
+            return
+        out.append((broadcast, {subject: [data]}))
+
+    def _subject(self, node: str) -> str:
+        subject = self._subjects.get(node)
+        if subject is None:
+            subject = self._subjects[node] = node_subject(node)
+        return subject
+
+    def _item(self, t: str, fields: dict[str, Any]) -> bytes | Outcome:
+        """An item, or UNENCODABLE / TOO_LARGE (it would not fit a NATS message)."""
+        try:
+            data = self._writer.pack(t, fields)
+        except (TypeError, ValueError, OverflowError):
+            self.counters["unencodable"] += 1
+            return Outcome.UNENCODABLE
+        if len(data) > self.max_payload - FRAME_OVERHEAD:
+            self.counters["too_large"] += 1
+            return Outcome.TOO_LARGE
+        return data
 
     def _broadcast(self, t: str, **fields: Any) -> None:
         if self.connected:
-            self._push(BROADCAST_SUBJECT, encode(t, self.node, self.epoch, **fields), t)
+            data = self._item(t, fields)
+            if not isinstance(data, Outcome):
+                self._push(BROADCAST_SUBJECT, data, t)
 
     def _direct(self, node: str, t: str, **fields: Any) -> Outcome:
         """Send to one node: SENT, GONE (NATS is away), UNENCODABLE or TOO_LARGE (for NATS)."""
         if not self.connected:
             return Outcome.GONE
-        try:
-            data = encode(t, self.node, self.epoch, **fields)
-        except (TypeError, ValueError, OverflowError):
-            self.counters["unencodable"] += 1
-            return Outcome.UNENCODABLE
-        if len(data) > self.max_payload:
-            self.counters["too_large"] += 1
-            return Outcome.TOO_LARGE
-        self._push(node_subject(node), data, t)
+        data = self._item(t, fields)
+        if isinstance(data, Outcome):
+            return data
+        self._push(self._subject(node), data, t)
         return Outcome.SENT
 
     def _kv_op(self, op: KvOp) -> None:
@@ -856,23 +948,24 @@ class Cluster(Lifecycle):
     # == routing input from other nodes ===========================================================
 
     def _on_pub(self, link: NodeLink, msg: Message) -> None:
-        realm = self.router.realm(msg["realm"])
+        f = msg.fields  # unpacked for this message alone: used as it is, not copied
+        realm = self.router.realm(f["realm"])
         if realm is None:
             self.counters["dropped.unknown_realm"] += 1
             return
-        identity = msg["p"]
+        identity = f["p"]
         publisher = link.sessions.get(identity["id"]) or RemoteSession(link, realm, identity)
-        options = dict(msg["opts"])
-        options.pop("acknowledge", None)
+        options = f["opts"]
+        options.pop("acknowledge", None)  # PUBLISHED came from the publisher's node
         request = Publish(
             request_id=1,
             options=options,
-            topic=msg["topic"],
-            args=msg["args"],
-            kwargs=msg["kwargs"],
-            payload=msg["payload"],
+            topic=f["topic"],
+            args=f.get("args"),
+            kwargs=f.get("kwargs"),
+            payload=f.get("payload"),
         )
-        realm.broker.publish(publisher, request, disclose=msg["dis"], publication_id=msg["pid"])
+        realm.broker.publish(publisher, request, disclose=f["dis"], publication_id=f["pid"])
 
     def _on_call(self, link: NodeLink, msg: Message) -> None:
         realm = self.router.realm(msg["realm"])
@@ -891,9 +984,9 @@ class Cluster(Lifecycle):
             request_id=key,
             options=dict(msg["opts"]),
             procedure=msg["proc"],
-            args=msg["args"],
-            kwargs=msg["kwargs"],
-            payload=msg["payload"],
+            args=msg.fields.get("args"),
+            kwargs=msg.fields.get("kwargs"),
+            payload=msg.fields.get("payload"),
         )
         now = self.router.now
         if caller.call_record(key) is not None:
@@ -926,9 +1019,9 @@ class Cluster(Lifecycle):
         answer = Yield(
             request_id=msg["k"],
             options=options,
-            args=msg["args"],
-            kwargs=msg["kwargs"],
-            payload=msg["payload"],
+            args=msg.fields.get("args"),
+            kwargs=msg.fields.get("kwargs"),
+            payload=msg.fields.get("payload"),
         )
         callee: Any = record.callee
         callee.realm.dealer.yield_(callee, answer, self.router.now)
@@ -942,9 +1035,9 @@ class Cluster(Lifecycle):
             request_id=msg["k"],
             details=msg["details"],
             error=msg["error"],
-            args=msg["args"],
-            kwargs=msg["kwargs"],
-            payload=msg["payload"],
+            args=msg.fields.get("args"),
+            kwargs=msg.fields.get("kwargs"),
+            payload=msg.fields.get("payload"),
         )
         callee: Any = record.callee
         callee.realm.dealer.error(callee, answer)
@@ -992,14 +1085,18 @@ class Cluster(Lifecycle):
         disclose: bool,
     ) -> None:
         """After a local PUBLISH: once to each other node that wants it."""
-        if type(publisher) is RemoteSession or not self.links:
+        if type(publisher) is RemoteSession or not self.links or not self.connected:
             return
         options = msg.options
         nodes: set[str] = set()
-        if options.get("retain") is True or _keeps_history(realm, msg.topic):
+        if options.get("retain") is True or (
+            realm.config.history and _keeps_history(realm, msg.topic)
+        ):
             nodes.update(self.links)
         else:
-            filters = _filters(options) if options else ()
+            # Most publications name no black/white list: skip building the filters then.
+            listed = options and not _FILTER_NAMES.isdisjoint(options)
+            filters = _filters(options) if listed else ()
             for sub in matches:
                 interest = self._interest.get(sub)
                 if not interest:
@@ -1009,31 +1106,30 @@ class Cluster(Lifecycle):
                         continue
                     if not filters or any(eligible(filters, m) for m in members.values()):
                         nodes.add(node)
-        if not nodes or not self.connected:
+        if not nodes:
             return
-        try:
-            data = encode(
-                "pub",
-                self.node,
-                self.epoch,
-                realm=realm.name,
-                p={"id": publisher.id, "authid": publisher.authid, "authrole": publisher.authrole},
-                topic=msg.topic,
-                pid=publication_id,
-                opts=options,
-                dis=disclose,
-                args=msg.args,
-                kwargs=msg.kwargs,
-                payload=msg.payload,
-            )
-        except (TypeError, ValueError, OverflowError):
-            self.counters["unencodable"] += 1
+        data = self._item(
+            "pub",
+            {
+                "realm": realm.name,
+                "p": {
+                    "id": publisher.id,
+                    "authid": publisher.authid,
+                    "authrole": publisher.authrole,
+                },
+                "topic": msg.topic,
+                "pid": publication_id,
+                "opts": options,
+                "dis": disclose,
+                "args": msg.args,
+                "kwargs": msg.kwargs,
+                "payload": msg.payload,
+            },
+        )
+        if isinstance(data, Outcome):
             return
-        if len(data) > self.max_payload:
-            self.counters["too_large"] += 1
-            return
-        for node in sorted(nodes):
-            self._push(node_subject(node), data, "pub")
+        for node in sorted(nodes) if len(nodes) > 1 else nodes:
+            self._push(self._subject(node), data, "pub")  # encoded once for every node
 
     def _claim(self, member: Member, msg: Register) -> bool:
         """The dealer asks before admitting a local REGISTER: False while the KV decides."""
@@ -1246,6 +1342,10 @@ def _testament_fields(realm: str, session: Member, testament: Testament) -> dict
         "kwargs": dict(testament.kwargs),
         "options": dict(testament.options),
     }
+
+
+def _frame_order(frame: Frame) -> tuple[str, int, int]:
+    return frame.node, frame.epoch, frame.sequence
 
 
 def _keeps_history(realm: Realm, topic: str) -> bool:

@@ -927,7 +927,7 @@ class Router:
         kind = getattr(p.framing, "frame_kind", None)
         p.codec_key = (serializer.name, serializer.batched)
         p.frame_key = (serializer.name, serializer.batched, kind)
-        p.frame = None if kind is None else p.framing.frame  # type: ignore[attr-defined]
+        p.framed = kind is not None
         p.send_limit = _send_limit(p.framing)
         p.request = event.request
         p.transport_info.setdefault("serializer", serializer.name)
@@ -1336,7 +1336,7 @@ class Router:
         items = queue if count == len(queue) else queue[:count]
         framing: Any = p.framing
         try:
-            if p.frame is not None:
+            if p.framed:
                 framing.send_framed(items)
             else:
                 for data in items:
@@ -1353,7 +1353,7 @@ class Router:
             p.queued -= moved
 
     def _encode(self, p: Peer, wire: list[Any]) -> tuple[bytes, int] | None:
-        """What ``p`` would be sent for one message: its frame (``p.frame``) or its payload,
+        """What ``p`` would be sent for one message: its frame (``p.framed``) or its payload,
         with the payload's size; None if the peer's serializer cannot carry a value in it."""
         payload = self._serialize(p, wire)
         return None if payload is None else self._framed(p, payload)
@@ -1368,10 +1368,10 @@ class Router:
     @staticmethod
     def _framed(p: Peer, payload: bytes) -> tuple[bytes, int] | None:
         size = len(payload)
-        if p.frame is None:
+        if not p.framed:
             return payload, size
         try:
-            return p.frame(payload), size
+            return p.framing.frame(payload), size  # type: ignore[attr-defined]
         except MessageTooLargeError:
             return b"", size  # beyond what the framing can carry at all: above every limit
         except LocalProtocolError:  # e.g. JSON that is not UTF-8: not for a text frame

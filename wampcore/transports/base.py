@@ -13,6 +13,11 @@ by :class:`Framing`:
   :class:`HttpRequest` before its ``Closed``, and no ``Ready``.)
 * ``send(payload)`` frames one payload; ``data_to_send()`` drains everything queued, in order.
 * ``close(reason, code)`` starts a clean local close.
+* Optionally, ``frame_kind``, ``frame(payload)`` and ``send_framed(frames)``: a framing whose
+  frames depend on nothing but the payload (RawSocket, a WebSocket server) names their kind, and
+  a frame built by one framing may be queued on any other of the same kind. A router fanning one
+  message out frames it once per (serializer, kind) this way; ``frame_kind`` None (a WebSocket
+  client masks every frame afresh) or absent means ``send`` for each.
 
 The peer's misbehaviour never raises: the reply the protocol prescribes is queued and a
 :class:`Closed` event carries a :class:`~wampcore.errors.RemoteProtocolError`. Misuse of the API
