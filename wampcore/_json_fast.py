@@ -31,7 +31,6 @@ The hook in ``serializers.py`` is one line after ``class JSONSerializer``::
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -49,7 +48,10 @@ __all__ = ["available", "fast_decoder", "fast_encoder", "install"]
 #: Whether orjson is importable.
 available = _orjson_dumps is not None
 
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+# A run of 19 digits, found by mapping every digit to "0" and everything else to a space: C speed
+# over the whole payload (a regular expression costs about ten times more on digit-free text).
+_DIGITS_TO_ZERO = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_RUN = b"0" * 19
 _ESCAPE = b"\\u"
 _NULL = b"null"
 
@@ -88,10 +90,9 @@ def fast_decoder(
     if _orjson_loads is None:
         return standard
     loads = _orjson_loads
-    search = _LONG_NUMBER.search
 
     def _decode_one(self: Any, data: bytes) -> list[Any]:
-        if _ESCAPE in data or search(data) is not None:
+        if _ESCAPE in data or _LONG_RUN in data.translate(_DIGITS_TO_ZERO):
             return standard(self, data)
         try:
             obj = loads(data)
