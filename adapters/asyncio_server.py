@@ -8,12 +8,16 @@ router's per-peer outbound budget sees a slow reader as it really is.
 Writes are coalesced: what the reads of one event-loop iteration made the router queue is
 written once per peer, by one callback scheduled for the next iteration (``_after``), instead of
 once per read -- ten publishers read in one iteration cost each subscriber one ``write``, not
-ten. Until then the bytes wait in the router's queue, under its budget.
+ten. Until then the bytes wait in the router's queue, under its budget. On asyncio's own loop,
+whose ready queue shows what the iteration still has to run, the read that is the last callback
+of its iteration writes at once (``_flush_now``): a lone request (one call in flight) is not
+held for another turn of the loop, while a busy iteration still writes each peer once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -191,6 +195,14 @@ class RouterServer:
         #: Connections touched since the last pass of ``_after_iteration`` (None: scheduled
         #: for no connection in particular); the pass is scheduled while this is not empty.
         self._touched: dict[_Connection | None, None] = {}
+        #: The scheduled ``_after_iteration``, if any.
+        self._pass: asyncio.Handle | None = None
+        #: The callbacks the loop has still to run (asyncio's ``_ready``; None on a loop, like
+        #: uvloop's, that does not show it: then every read waits for the scheduled pass).
+        ready = getattr(self._loop, "_ready", None)
+        self._ready: collections.deque[Any] | None = (
+            ready if isinstance(ready, collections.deque) else None
+        )
         #: The URLs actually listened on (with ephemeral ports filled in), in listener order.
         self.urls: list[str] = []
 
@@ -314,7 +326,12 @@ class RouterServer:
     def received(self, conn: _Connection, data: bytes) -> None:
         if conn.peer is not None:
             self.router.receive_data(conn.peer, data, now=self._loop.time())
-            self._after(conn)
+            ready = self._ready
+            if ready is not None and (not ready or (len(ready) == 1 and ready[0] is self._pass)):
+                self._touched[conn] = None
+                self._flush_now()
+            else:
+                self._after(conn)
 
     def lost(self, conn: _Connection) -> None:
         peer, conn.peer = conn.peer, None
@@ -331,11 +348,32 @@ class RouterServer:
         """Once per event-loop iteration, after its reads (see the module docstring): flush
         every writable peer, close finished ones, let embedded sessions run, deliver events,
         rearm the timer."""
-        if not self._touched:
-            self._loop.call_soon(self._after_iteration)
+        if self._pass is None:
+            self._pass = self._loop.call_soon(self._after_iteration)
         self._touched[conn] = None
 
+    def _flush_now(self) -> None:
+        """The part of ``_after_iteration`` that runs no application code, run by the last read
+        of an iteration; the rest stays scheduled only if it has something to do."""
+        touched = list(self._touched)
+        self._touched.clear()
+        self.flush()
+        for conn in touched:
+            if conn is not None and conn.peer is not None:
+                self._maybe_close(conn)
+        if self._locals or self.router.has_events():
+            # Embedded sessions and the on_event callback run in their own callback, as before:
+            # an exception there must not look like one of the connection's.
+            if self._pass is None:
+                self._pass = self._loop.call_soon(self._after_iteration)
+            return
+        if self._pass is not None:
+            self._pass.cancel()
+            self._pass = None
+        self._rearm()
+
     def _after_iteration(self) -> None:
+        self._pass = None
         touched = list(self._touched)
         self._touched.clear()
         self.flush()

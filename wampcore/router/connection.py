@@ -108,8 +108,9 @@ class Peer(Connection):
         self.queue: list[bytes] = []
         self.queued = 0
         self.dropped_total = 0
-        #: Dropped EVENTs per cause not yet reported in an EventsDropped router event.
-        self.drop_counts: dict[str, int] = {}
+        #: Dropped EVENTs per cause not yet reported in an EventsDropped router event (None
+        #: until the first drop: most connections never have one).
+        self.drop_counts: dict[str, int] | None = None
 
 
 class LocalPeer(Connection):

@@ -227,6 +227,8 @@ class Router:
         self._peer_ids = itertools.count(1)
         self._peers: dict[PeerId, Connection] = {}
         self._events: deque[RouterEvent | _DropNotice] = deque()
+        self._codec_keys: dict[tuple[str, bool], tuple[str, bool]] = {}
+        self._frame_keys: dict[tuple[str, bool, object], tuple[str, bool, object]] = {}
         #: How many router events were discarded because nobody read them.
         self.events_lost = 0
         #: The counters (messages, drops, calls, auth failures); see :mod:`.metrics`.
@@ -386,13 +388,18 @@ class Router:
         p = self._peers.get(peer)
         return p.queued if type(p) is Peer else 0
 
+    def has_events(self) -> bool:
+        """True if ``next_event`` may return an event (an adapter can put off draining)."""
+        return bool(self._events)
+
     def next_event(self) -> RouterEvent | None:
         """The next application-facing event, or None."""
         while self._events:
             event = self._events.popleft()
             if not isinstance(event, _DropNotice):
                 return event
-            count = event.peer.drop_counts.pop(event.cause, 0)
+            counts = event.peer.drop_counts
+            count = counts.pop(event.cause, 0) if counts is not None else 0
             if count:
                 return EventsDropped(
                     peer=event.peer.id,
@@ -925,8 +932,11 @@ class Router:
         serializer = self._own_serializer(event.serializer)
         p.serializer = serializer
         kind = getattr(p.framing, "frame_kind", None)
-        p.codec_key = (serializer.name, serializer.batched)
-        p.frame_key = (serializer.name, serializer.batched, kind)
+        # One instance of each key for all peers (an idle peer should cost little).
+        codec_key = (serializer.name, serializer.batched)
+        p.codec_key = self._codec_keys.setdefault(codec_key, codec_key)
+        frame_key = (serializer.name, serializer.batched, kind)
+        p.frame_key = self._frame_keys.setdefault(frame_key, frame_key)
         p.framed = kind is not None
         p.send_limit = _send_limit(p.framing)
         p.request = event.request
@@ -1421,6 +1431,8 @@ class Router:
             self.metrics.event_dropped(p.session.realm.name)
         p.dropped_total += 1
         counts = p.drop_counts
+        if counts is None:
+            counts = p.drop_counts = {}
         pending = counts.get(cause, 0)
         counts[cause] = pending + 1
         if not pending:
@@ -1430,7 +1442,7 @@ class Router:
     def _emit(self, event: RouterEvent | _DropNotice) -> None:
         if len(self._events) >= MAX_PENDING_EVENTS:
             self.events_lost += 1
-            if isinstance(event, _DropNotice):
+            if isinstance(event, _DropNotice) and event.peer.drop_counts is not None:
                 event.peer.drop_counts.pop(event.cause, None)
             return
         self._events.append(event)

@@ -1,4 +1,4 @@
-"""WebSocket framing (RFC 6455, wamp-spec.md §5.4) on wsproto, both roles, no I/O.
+"""WebSocket framing (RFC 6455, wamp-spec.md §5.4), both roles, no I/O.
 
 ``WebSocketServer(subprotocols=SUBPROTOCOLS, *, path="/ws", max_message_size=16 MiB,
 allowed_origins=None, fallback_subprotocol=None, max_handshake_size=16 KiB, http=False)``
@@ -50,8 +50,8 @@ endpoint cannot accept). Fragmented messages are reassembled, and ``max_message_
 enforced on the reassembled size as the fragments arrive (close 1009), so no more than the limit
 plus one read is ever held. ``send`` raises :class:`~wampcore.errors.MessageTooLargeError` above
 the same limit. Pings are answered with pongs automatically; ``ping(data)`` sends one and the
-answer arrives as :class:`~.base.Pong`. Frame-level violations close with wsproto's code (1002,
-or 1007 for invalid UTF-8). ``close(reason, code=1000)`` starts the closing handshake (use 1011
+answer arrives as :class:`~.base.Pong`. Frame-level violations close with 1002, or 1007 for
+invalid UTF-8. ``close(reason, code=1000)`` starts the closing handshake (use 1011
 for an internal error); ``closed`` becomes true, and ``Closed`` is emitted, when the peer's
 close frame arrives or the peer hangs up. A peer-initiated close is answered with the echoing
 close frame.
@@ -61,13 +61,19 @@ offers (so a client must not compress). A compressed frame (RSV1 set) is therefo
 error. This keeps ``max_message_size`` an exact bound on memory (the inflation-bomb problem in
 reference/peers.md §c.4 cannot arise) at the cost of bandwidth; WAMP payloads in msgpack/cbor
 compress poorly anyway.
+
+The client role runs on wsproto. The server role parses the upgrade request with h11 and, once
+upgraded, its frames with a parser of its own (``_ServerConnection``, the same checks and
+verdicts as wsproto's, in a fraction of the memory an idle connection would otherwise hold).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Sequence
+import codecs
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 
 import h11
 from wsproto.connection import Connection, ConnectionState, ConnectionType
@@ -75,6 +81,7 @@ from wsproto.events import (
     AcceptConnection,
     BytesMessage,
     CloseConnection,
+    Event,
     Ping,
     RejectConnection,
     RejectData,
@@ -172,7 +179,13 @@ def _tokens(values: Iterable[str]) -> list[str]:
     return [t.strip() for v in values for t in v.split(",") if t.strip()]
 
 
-def _parse_cookies(values: Iterable[str]) -> dict[str, str]:
+#: The cookies of a request without any, shared (most WAMP clients send none).
+_NO_COOKIES: Mapping[str, str] = MappingProxyType({})
+
+
+def _parse_cookies(values: Sequence[str]) -> Mapping[str, str]:
+    if not values:
+        return _NO_COOKIES
     cookies: dict[str, str] = {}
     for value in values:
         for pair in value.split(";"):
@@ -192,6 +205,11 @@ def _normalise_origin(origin: str) -> str:
 
 _OP_TEXT = 0x1
 _OP_BINARY = 0x2
+#: ``frame_kind`` by whether the messages are binary: shared (a router keeps one per peer).
+_FRAME_KINDS: dict[bool, tuple[str, bool]] = {
+    True: ("websocket", True),
+    False: ("websocket", False),
+}
 
 
 def _unmasked_frame(opcode: int, payload: bytes) -> bytes:
@@ -204,28 +222,300 @@ def _unmasked_frame(opcode: int, payload: bytes) -> bytes:
     return bytes((0x80 | opcode, 127)) + n.to_bytes(8, "big")
 
 
+_OP_CONTINUATION = 0x0
+_OP_CLOSE = 0x8
+_OP_PING = 0x9
+_OP_PONG = 0xA
+_OPCODES = frozenset((_OP_CONTINUATION, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG))
+#: Close codes a peer may not send (RFC 6455 §7.4.1: they only describe a local condition).
+_LOCAL_ONLY_CODES = frozenset((1005, 1006, 1015))
+#: The codes of the registered range 1000-2999 a peer may send (RFC 6455 §7.4.1, plus the
+#: IANA registry's 1012 and 1013); others in that range are reserved.
+_KNOWN_CODES = frozenset((1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013))
+_NO_STATUS = 1005
+
+
+class _ParseFailed(Exception):
+    def __init__(self, message: str, code: int = CLOSE_PROTOCOL_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _unmask(data: bytes, mask: bytes, offset: int) -> bytes:
+    """``data`` XOR the masking key (RFC 6455 §5.3), ``offset`` bytes into the frame payload."""
+    n = len(data)
+    if not n:
+        return b""
+    if offset & 3:
+        mask = mask[offset & 3 :] + mask[: offset & 3]
+    key = (mask * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
+
+
+def _control_frame(opcode: int, payload: bytes) -> bytes:
+    return bytes((0x80 | opcode, len(payload))) + payload
+
+
+class _ServerConnection:
+    """The server's RFC 6455 connection after the upgrade: parses the client's frames, builds
+    the control frames it answers with.
+
+    It stands in for wsproto's ``Connection`` (the same events, states and verdicts for what a
+    server receives: masked frames, no extension negotiated), because that one keeps five
+    objects, a deque and a generator alive per connection -- about 1.5 KiB for every idle
+    session. Checks (§5.2 unless noted): known opcode, RSV bits clear, control frames final
+    and at most 125 bytes, minimal payload length encoding with a clear top bit, frames masked
+    (§5.1), continuation only within a fragmented message (§5.4), text valid UTF-8 across
+    fragments (§8.1, close 1007), close payload of 0 or 2+ bytes with a sendable code and a
+    UTF-8 reason (§5.5.1, §7.4). Data frame payloads are passed on as they arrive, so only a
+    partial header or control frame is ever buffered here; no frame is parsed after a close
+    frame or a violation.
+    """
+
+    __slots__ = (
+        "_buf",
+        "_done",
+        "_fin",
+        "_frame_op",
+        "_left",
+        "_mask",
+        "_msg_op",
+        "_offset",
+        "_utf8",
+        "state",
+    )
+
+    client = False
+
+    def __init__(self, trailing: bytes) -> None:
+        self.state = ConnectionState.OPEN
+        self._buf = b""
+        #: Payload bytes of the current data frame still to come; -1 between frames.
+        self._left = -1
+        self._mask = b""
+        self._offset = 0
+        self._fin = False
+        #: The opcode of the current frame's next piece (continuation after its first piece).
+        self._frame_op = 0
+        #: The opcode of the message being received; 0 between messages.
+        self._msg_op = 0
+        self._utf8: codecs.IncrementalDecoder | None = None
+        self._done = False
+        if trailing:
+            self.receive_data(trailing)
+
+    def receive_data(self, data: bytes) -> None:
+        if not self._done and self.state in (ConnectionState.OPEN, ConnectionState.LOCAL_CLOSING):
+            self._buf = self._buf + data if self._buf else data
+
+    def events(self) -> Iterator[Event]:
+        """The events the buffered bytes make, parsed one at a time as they are taken."""
+        while not self._done:
+            try:
+                event = self._next_event()
+            except _ParseFailed as exc:
+                self._done = True
+                self._buf = b""
+                yield CloseConnection(code=exc.code, reason=str(exc))
+                return
+            if event is None:
+                return
+            yield event
+
+    def _next_event(self) -> Event | None:
+        buf = self._buf
+        if self._left < 0:
+            n = len(buf)
+            if n < 2:
+                return None
+            b0, b1 = buf[0], buf[1]
+            opcode = b0 & 0x0F
+            if opcode not in _OPCODES:
+                raise _ParseFailed(f"Invalid opcode {opcode:#x}")
+            control = opcode >= _OP_CLOSE
+            fin = bool(b0 & 0x80)
+            if control and not fin:
+                raise _ParseFailed("Invalid attempt to fragment control frame")
+            length = b1 & 0x7F
+            if control and length > 125:
+                raise _ParseFailed("Control frame with payload len > 125")
+            pos = 2
+            if length == 126:
+                if n < 4:
+                    return None
+                length, pos = int.from_bytes(buf[2:4], "big"), 4
+                if length < 126:
+                    raise _ParseFailed("Payload length used 2 bytes when 1 would have sufficed")
+            elif length == 127:
+                if n < 10:
+                    return None
+                length, pos = int.from_bytes(buf[2:10], "big"), 10
+                if length < 65536:
+                    raise _ParseFailed("Payload length used 8 bytes when 2 would have sufficed")
+                if length >> 63:
+                    raise _ParseFailed("8-byte payload length with non-zero MSB")
+            if b0 & 0x70:
+                raise _ParseFailed("Reserved bit set unexpectedly")
+            if not b1 & 0x80:
+                raise _ParseFailed("server received unexpected unmasked frame")
+            if n < pos + 4:
+                return None
+            mask = buf[pos : pos + 4]
+            pos += 4
+            if control:
+                # Control frames are taken whole; until then the header is parsed again.
+                if n < pos + length:
+                    return None
+                self._buf = buf[pos + length :]
+                return self._control(opcode, _unmask(buf[pos : pos + length], mask, 0))
+            buf = self._buf = buf[pos:]
+            self._left, self._mask, self._offset = length, mask, 0
+            self._fin, self._frame_op = fin, opcode
+        left = self._left
+        if left and not buf:
+            return None
+        if len(buf) > left:
+            chunk, self._buf = buf[:left], buf[left:]
+        else:
+            chunk, self._buf = buf, b""
+        payload = _unmask(chunk, self._mask, self._offset)
+        self._offset += len(chunk)
+        self._left = left = left - len(chunk)
+        opcode = self._frame_op
+        self._frame_op = _OP_CONTINUATION
+        if not left:
+            self._left, self._mask = -1, b""
+        return self._data(opcode, payload, not left, self._fin)
+
+    def _data(self, opcode: int, payload: bytes, frame_done: bool, fin: bool) -> Event:
+        if not self._msg_op:
+            if opcode == _OP_CONTINUATION:
+                raise _ParseFailed("unexpected CONTINUATION")
+            self._msg_op = opcode
+        elif opcode != _OP_CONTINUATION:
+            raise _ParseFailed(f"expected CONTINUATION, got {opcode:#x}")
+        done = frame_done and fin
+        if self._msg_op == _OP_BINARY:
+            if done:
+                self._msg_op = 0
+            return BytesMessage(data=payload, frame_finished=frame_done, message_finished=done)
+        try:
+            if done and opcode == _OP_TEXT:
+                text = payload.decode("utf-8")  # a whole message in one piece
+            else:
+                if self._utf8 is None:
+                    self._utf8 = codecs.getincrementaldecoder("utf-8")()
+                text = self._utf8.decode(payload, done)
+        except UnicodeDecodeError as exc:
+            raise _ParseFailed(str(exc), CLOSE_INVALID_DATA) from None
+        if done:
+            self._msg_op = 0
+            self._utf8 = None
+        return TextMessage(data=text, frame_finished=frame_done, message_finished=done)
+
+    def _control(self, opcode: int, payload: bytes) -> Event:
+        if opcode == _OP_PING:
+            return Ping(payload=payload)
+        if opcode == _OP_PONG:
+            return WSPong(payload=payload)
+        code, reason = _NO_STATUS, ""
+        if len(payload) == 1:
+            raise _ParseFailed("CLOSE with 1 byte payload")
+        if payload:
+            code = int.from_bytes(payload[:2], "big")
+            if not 1000 <= code <= 4999:
+                raise _ParseFailed("CLOSE with invalid code")
+            if code in _LOCAL_ONLY_CODES:
+                raise _ParseFailed("remote CLOSE with local-only reason")
+            if code <= 2999 and code not in _KNOWN_CODES:
+                raise _ParseFailed("CLOSE with unknown reserved code")
+            try:
+                reason = payload[2:].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _ParseFailed(
+                    f"Error decoding CLOSE reason: {exc}", CLOSE_INVALID_DATA
+                ) from None
+        self._done = True
+        self._buf = b""
+        if self.state is ConnectionState.LOCAL_CLOSING:
+            self.state = ConnectionState.CLOSED
+        else:
+            self.state = ConnectionState.REMOTE_CLOSING
+        return CloseConnection(code=code, reason=reason)
+
+    def send(self, event: Event) -> bytes:
+        """The frame of a ping, pong or close (a server's data frames are built directly)."""
+        state = self.state
+        if isinstance(event, Ping) and state is ConnectionState.OPEN:
+            return _control_frame(_OP_PING, bytes(event.payload))
+        if isinstance(event, WSPong) and state is ConnectionState.OPEN:
+            return _control_frame(_OP_PONG, bytes(event.payload))
+        if isinstance(event, CloseConnection) and state in (
+            ConnectionState.OPEN,
+            ConnectionState.REMOTE_CLOSING,
+        ):
+            code: int | None = int(event.code)
+            if code == _NO_STATUS:
+                code = None
+            elif code in _LOCAL_ONLY_CODES:
+                code = CLOSE_NORMAL
+            payload = b""
+            if code is not None:
+                # The reason is cut to fit a control frame, at a character boundary.
+                reason = (event.reason or "").encode("utf-8")[:123]
+                reason = reason.decode("utf-8", "ignore").encode("utf-8")
+                payload = code.to_bytes(2, "big") + reason
+            self.state = (
+                ConnectionState.CLOSED
+                if state is ConnectionState.REMOTE_CLOSING
+                else ConnectionState.LOCAL_CLOSING
+            )
+            return _control_frame(_OP_CLOSE, payload)
+        raise LocalProtocolError(f"cannot send {type(event).__name__} in state {state.name}")
+
+
 class _WebSocketFraming:
     """What both roles share once the upgrade is done: messages, limits, ping, closing."""
+
+    __slots__ = (
+        "_closed",
+        "_closed_emitted",
+        "_conn",
+        "_eof",
+        "_in_message",
+        "_local_close_reason",
+        "_max",
+        "_message",
+        "_message_size",
+        "_next",
+        "_out",
+        "_pending",
+        "_received_any",
+        "_request",
+        "_serializer",
+        "_subprotocols",
+    )
 
     message_oriented = False
 
     def __init__(self, max_message_size: int) -> None:
         self._max = _check_size(max_message_size)
-        self._conn: Connection | None = None
+        self._conn: Connection | _ServerConnection | None = None
         self._serializer: Serializer | None = None
         self._request: HandshakeRequest | None = None
-        # Events not yet returned are ``_pending[_next:]``; the list is emptied once drained.
-        # (A list rather than a deque: an idle connection should cost as little as possible.)
-        self._pending: list[FramingEvent] = []
+        # Events not yet returned are ``_pending[_next:]``; None once drained, like ``_out``
+        # when nothing is queued (an idle connection should cost as little as possible).
+        self._pending: list[FramingEvent] | None = None
         self._next = 0
-        self._out: list[bytes] = []
+        self._out: list[bytes] | None = None
         self._received_any = False
         self._eof = False
         self._closed = False
         self._closed_emitted = False
         self._local_close_reason: str | None = None
         self._in_message = False
-        self._message: list[bytes] = []
+        #: The pieces of a message that came in several (None otherwise).
+        self._message: list[bytes] | None = None
         self._message_size = 0
 
     # -- properties --------------------------------------------------------------------------
@@ -270,15 +560,15 @@ class _WebSocketFraming:
 
     def next_event(self) -> FramingEvent | None:
         """The next event, or None if more data is needed (or after ``Closed``)."""
-        pending = self._pending
-        if not pending and not self._closed_emitted:
+        if self._pending is None and not self._closed_emitted:
             self._pump()
-        if not pending:
+        pending = self._pending
+        if pending is None:
             return None
         event = pending[self._next]
         self._next += 1
         if self._next == len(pending) or isinstance(event, Closed):
-            pending.clear()
+            self._pending = None
             self._next = 0
             if isinstance(event, Closed):
                 self._closed_emitted = True
@@ -291,7 +581,7 @@ class _WebSocketFraming:
             self._pump_handshake()
         if self._conn is not None and not self._closed:
             self._pump_connection()
-        if not self._pending and self._eof and not self._closed:
+        if self._pending is None and self._eof and not self._closed:
             self._on_eof()
 
     def _pump_connection(self) -> None:
@@ -301,10 +591,10 @@ class _WebSocketFraming:
                 self._on_message_data(ev)
             elif isinstance(ev, Ping):
                 if self._conn.state is ConnectionState.OPEN:
-                    self._out.append(self._conn.send(ev.response()))
+                    self._write(self._conn.send(ev.response()))
             elif isinstance(ev, WSPong):
                 if self._local_close_reason is None:
-                    self._pending.append(Pong(bytes(ev.payload)))
+                    self._emit(Pong(bytes(ev.payload)))
             elif isinstance(ev, CloseConnection):
                 self._on_close_frame(ev)
             if self._closed:
@@ -332,20 +622,27 @@ class _WebSocketFraming:
                 f"WebSocket message exceeds the limit of {self._max} bytes",
             )
             return
-        if chunk:
-            self._message.append(chunk)
         if ev.message_finished:
-            self._pending.append(Payload(b"".join(self._message)))
-            self._message = []
+            # The usual message comes in one piece: no list for it.
+            if self._message is not None:
+                self._message.append(chunk)
+                chunk = b"".join(self._message)
+                self._message = None
+            self._emit(Payload(chunk))
             self._message_size = 0
             self._in_message = False
+        elif chunk:
+            if self._message is None:
+                self._message = [chunk]
+            else:
+                self._message.append(chunk)
 
     def _on_close_frame(self, ev: CloseConnection) -> None:
         assert self._conn is not None
         state = self._conn.state
         code = int(ev.code)
         if state is ConnectionState.REMOTE_CLOSING:
-            self._out.append(self._conn.send(ev.response()))
+            self._write(self._conn.send(ev.response()))
             text = f"peer closed the WebSocket with code {code}"
             self._finish(Closed(f"{text}: {ev.reason}" if ev.reason else text, None, code))
         elif state is ConnectionState.CLOSED:
@@ -378,14 +675,14 @@ class _WebSocketFraming:
 
     def _finish(self, event: Closed) -> None:
         self._closed = True
-        self._message = []
-        self._pending.append(event)
+        self._message = None
+        self._emit(event)
 
     def _fail(self, code: int, detail: str) -> None:
         """Fail the connection for the peer's violation, sending our close frame if we can."""
         reason = _FAILURE_REASONS.get(code, "WebSocket protocol error")
         if self._conn is not None and self._conn.state is ConnectionState.OPEN:
-            self._out.append(self._conn.send(CloseConnection(code=code, reason=reason)))
+            self._write(self._conn.send(CloseConnection(code=code, reason=reason)))
         self._finish(Closed(reason, RemoteProtocolError(detail), code))
 
     def _pump_handshake(self) -> None:
@@ -394,14 +691,14 @@ class _WebSocketFraming:
     def _receive_handshake(self, data: bytes) -> None:
         raise NotImplementedError
 
-    def _ready(self, serializer: Serializer, conn: Connection) -> None:
+    def _ready(self, serializer: Serializer, conn: Connection | _ServerConnection) -> None:
         self._serializer = serializer
         self._conn = conn
-        self._pending.append(Ready(serializer, self._request))
+        self._emit(Ready(serializer, self._request))
 
     # -- output ------------------------------------------------------------------------------
 
-    def _open_connection(self, what: str) -> Connection:
+    def _open_connection(self, what: str) -> Connection | _ServerConnection:
         if self._closed or self._local_close_reason is not None:
             raise LocalProtocolError(f"cannot {what}: the WebSocket is closing or closed")
         if self._conn is None or self._conn.state is not ConnectionState.OPEN:
@@ -433,13 +730,16 @@ class _WebSocketFraming:
         if conn.client:
             # Client frames are masked; wsproto draws the masks.
             message = BytesMessage(data=payload) if binary else TextMessage(data=payload.decode())
-            self._out.append(conn.send(message))
+            self._write(conn.send(message))
         else:
             # Server frames are unmasked and never fragmented here, so the frame is a fixed
             # header plus the payload: built directly, it costs a tenth of a round trip through
             # wsproto's str/bytes message objects (this is the router's fan-out hot path).
-            self._out.append(_unmasked_frame(_OP_BINARY if binary else _OP_TEXT, payload))
-            self._out.append(payload)
+            frame = _unmasked_frame(_OP_BINARY if binary else _OP_TEXT, payload)
+            if self._out is None:
+                self._out = [frame, payload]
+            else:
+                self._out += (frame, payload)
 
     @property
     def frame_kind(self) -> tuple[str, bool] | None:
@@ -449,7 +749,7 @@ class _WebSocketFraming:
         See :class:`~.base.Framing`."""
         if self._serializer is None or self._conn is None or self._conn.client:
             return None
-        return ("websocket", self._serializer.binary)
+        return _FRAME_KINDS[self._serializer.binary]
 
     def frame(self, payload: bytes) -> bytes:
         """The bytes of one unfragmented, unmasked message frame carrying ``payload`` (server
@@ -478,22 +778,37 @@ class _WebSocketFraming:
         upgrade, while closing, after close.
         """
         self._open_connection("send")
-        self._out.extend(frames)
+        if self._out is None:
+            self._out = list(frames)
+        else:
+            self._out.extend(frames)
 
     def ping(self, data: bytes = b"") -> None:
         """Send a ping (at most 125 bytes); the answer arrives as :class:`~.base.Pong`."""
         conn = self._open_connection("ping")
         if len(data) > 125:
             raise LocalProtocolError("a WebSocket ping carries at most 125 bytes")
-        self._out.append(conn.send(Ping(payload=bytes(data))))
+        self._write(conn.send(Ping(payload=bytes(data))))
 
     def data_to_send(self) -> bytes:
         """Everything queued for the peer, in order (b"" if nothing)."""
-        if not self._out:
+        out = self._out
+        if out is None:
             return b""
-        data = b"".join(self._out)
-        self._out.clear()
-        return data
+        self._out = None
+        return b"".join(out)
+
+    def _write(self, data: bytes) -> None:
+        if self._out is None:
+            self._out = [data]
+        else:
+            self._out.append(data)
+
+    def _emit(self, event: FramingEvent) -> None:
+        if self._pending is None:
+            self._pending = [event]
+        else:
+            self._pending.append(event)
 
     def close(self, reason: str = "", code: int | None = None) -> None:
         """Start a clean close: a close frame with ``code`` (default 1000) and ``reason``.
@@ -505,20 +820,31 @@ class _WebSocketFraming:
             raise LocalProtocolError(f"{code} is not a close code an endpoint may send")
         if self._closed or self._local_close_reason is not None:
             return
-        self._pending.clear()
+        self._pending = None
         self._next = 0
         if self._conn is None or self._conn.state is not ConnectionState.OPEN:
             self._finish(Closed(reason or "closed locally", None, code))
             return
         self._local_close_reason = reason or "closed locally"
-        self._message = []
+        self._message = None
         self._in_message = False
         close_code = CLOSE_NORMAL if code is None else code
-        self._out.append(self._conn.send(CloseConnection(code=close_code, reason=reason or None)))
+        self._write(self._conn.send(CloseConnection(code=close_code, reason=reason or None)))
 
 
 class WebSocketServer(_WebSocketFraming):
     """The router side of a WebSocket connection (see the module docstring)."""
+
+    __slots__ = (
+        "_fallback",
+        "_h11",
+        "_handshake_bytes",
+        "_http",
+        "_http_request",
+        "_max_handshake",
+        "_origins",
+        "_path",
+    )
 
     def __init__(
         self,
@@ -602,7 +928,7 @@ class WebSocketServer(_WebSocketFraming):
             head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         except UnicodeEncodeError:
             raise LocalProtocolError("response headers must be ISO-8859-1 text") from None
-        self._out.append(head if request.method == "HEAD" else head + bytes(body))
+        self._write(head if request.method == "HEAD" else head + bytes(body))
         self._finish(Closed(f"HTTP {status} answered", None, status))
 
     def _pump_handshake(self) -> None:
@@ -623,7 +949,7 @@ class WebSocketServer(_WebSocketFraming):
                 self._on_request(event)
 
     def _on_request(self, req: h11.Request) -> None:
-        headers = tuple((_text(k), _text(v)) for k, v in req.headers)
+        headers = tuple(_header(k, v) for k, v in req.headers)
 
         def values(name: str) -> list[str]:
             return [v for k, v in headers if k == name]
@@ -711,13 +1037,13 @@ class WebSocketServer(_WebSocketFraming):
         ]
         if chosen is not None:
             lines.append(f"Sec-WebSocket-Protocol: {chosen}")
-        self._out.append(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
+        self._write(("\r\n".join(lines) + "\r\n\r\n").encode("ascii"))
         # Bytes after the request head (a client that did not wait for our 101) belong to the
         # WebSocket; h11 still holds them.
         assert self._h11 is not None  # the request came through it
         trailing = self._h11.trailing_data[0]
         self._h11 = None  # release the parser and its buffer
-        self._ready(serializer, Connection(ConnectionType.SERVER, None, trailing))
+        self._ready(serializer, _ServerConnection(bytes(trailing)))
 
     def _on_http(
         self,
@@ -746,7 +1072,7 @@ class WebSocketServer(_WebSocketFraming):
             http_version=req.http_version.decode("ascii"),
         )
         self._h11 = h11.Connection(h11.SERVER)  # release the request buffer
-        self._pending.append(self._http_request)
+        self._emit(self._http_request)
 
     def _reject(
         self,
@@ -764,7 +1090,7 @@ class WebSocketServer(_WebSocketFraming):
             "Connection: close",
             *(f"{k}: {v}" for k, v in headers),
         ]
-        self._out.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        self._write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         text = f"HTTP {status}: {message}"
         self._finish(Closed(text, RemoteProtocolError(detail or message), status))
 
@@ -790,6 +1116,21 @@ def _text(raw: bytes) -> str:
     return text
 
 
+#: Whole ``(name, value)`` header pairs seen before, shared the same way (most pairs of a client
+#: library's requests are the same on every connection); bounded like ``_TEXTS``.
+_HEADERS: dict[tuple[bytes, bytes], tuple[str, str]] = {}
+
+
+def _header(name: bytes, value: bytes) -> tuple[str, str]:
+    key = (name, value)
+    pair = _HEADERS.get(key)
+    if pair is None:
+        pair = (_text(name), _text(value))
+        if len(_HEADERS) < _TEXTS_LIMIT and len(value) <= 64 and name != b"sec-websocket-key":
+            _HEADERS[(bytes(name), bytes(value))] = pair
+    return pair
+
+
 def _valid_key(key: str) -> bool:
     try:
         return len(base64.b64decode(key.strip(), validate=True)) == 16
@@ -799,6 +1140,8 @@ def _valid_key(key: str) -> bool:
 
 class WebSocketClient(_WebSocketFraming):
     """The client side of a WebSocket connection; its upgrade request is queued on creation."""
+
+    __slots__ = ("_handshake", "_handshake_error")
 
     def __init__(
         self,
@@ -830,7 +1173,7 @@ class WebSocketClient(_WebSocketFraming):
             )
         except (WSProtocolError, h11.LocalProtocolError, UnicodeError) as exc:
             raise LocalProtocolError(f"invalid WebSocket upgrade request: {exc}") from None
-        self._out.append(request)
+        self._write(request)
         self._handshake_error: str | None = None
 
     def _receive_handshake(self, data: bytes) -> None:
