@@ -17,12 +17,8 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 @pytest.fixture(scope="module")
 def router() -> Iterator[Router]:
-    r = Router()
-    try:
-        with r:
-            yield r
-    finally:
-        r.proc.close_pipes()  # no ResourceWarning for the subprocess's pipes
+    with Router() as r:  # its __exit__ reaps it and closes its pipes
+        yield r
 
 
 @pytest.mark.parametrize(

@@ -158,12 +158,8 @@ def config_text() -> str:
 def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Router]:
     config = Path(tmp_path_factory.mktemp("autobahn-auth")) / "router.toml"
     config.write_text(config_text(), encoding="utf-8")
-    router = Router("--config", str(config))
-    try:
-        with router:
-            yield router
-    finally:
-        router.proc.close_pipes()
+    with Router("--config", str(config)) as router:  # its __exit__ reaps it and closes its pipes
+        yield router
 
 
 # --- the methods: Autobahn's authenticator, what WELCOME says, a wrong credential ----------------

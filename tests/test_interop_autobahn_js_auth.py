@@ -127,12 +127,8 @@ def node() -> list[str]:
 def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Router]:
     config = Path(tmp_path_factory.mktemp("autobahn-js-auth")) / "router.toml"
     config.write_text(config_text(), encoding="utf-8")
-    router = Router("--config", str(config))
-    try:
-        with router:
-            yield router
-    finally:
-        router.proc.close_pipes()
+    with Router("--config", str(config)) as router:  # its __exit__ reaps it and closes its pipes
+        yield router
 
 
 def cases() -> list[dict[str, Any]]:

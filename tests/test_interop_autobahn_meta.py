@@ -79,12 +79,8 @@ def router(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Router]:
         lines += ["[[realms]]", f'name = "{name}"', "[[realms.history]]"]
         lines += [f'uri = "{HISTORY_TOPIC}"', 'match = "exact"', f"limit = {HISTORY_LIMIT}", ""]
     config.write_text("\n".join(lines))
-    router = Router("--config", str(config))
-    try:
-        with router:
-            yield router
-    finally:
-        router.proc.close_pipes()
+    with Router("--config", str(config)) as router:  # its __exit__ reaps it and closes its pipes
+        yield router
 
 
 class Client(ApplicationSession):  # type: ignore[misc]

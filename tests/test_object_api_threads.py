@@ -39,12 +39,8 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture(scope="module")
 def router() -> Iterator[Router]:
-    r = Router()
-    try:
-        with r:
-            yield r
-    finally:
-        r.proc.close_pipes()
+    with Router() as r:  # its __exit__ reaps it and closes its pipes
+        yield r
 
 
 class Greeter:
