@@ -5,6 +5,7 @@ Output is read by background threads into queues, so every wait has a hard timeo
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import signal
@@ -13,7 +14,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from typing import Any
 
 WAMPCORE = [sys.executable, "-m", "wampcore"]
 
@@ -299,3 +301,28 @@ def _accepting(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def run_closing(coro: Awaitable[Any], open_sessions: set[Any], timeout: float) -> None:
+    """Run ``coro`` under a hard timeout, then close every Autobahn|Python session still in
+    ``open_sessions`` (the test's own registry) and wait until each transport is gone, so no
+    test leaves a socket behind (warnings are errors). leave() only sends GOODBYE: each
+    transport must be seen closed and lost."""
+
+    async def bounded() -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                await coro
+        finally:
+            async with asyncio.timeout(10):
+                for session in list(open_sessions):
+                    if session.is_attached():
+                        session.leave()
+                    elif session.transport is not None:
+                        session.transport.close()
+                    if session.transport is not None or session.is_attached():
+                        await session.disconnected
+                open_sessions.clear()
+                await asyncio.sleep(0.01)  # let the transports' connection_lost run
+
+    asyncio.run(bounded())

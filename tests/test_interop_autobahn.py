@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from adapterkit import Router
+from adapterkit import Router, run_closing
 
 autobahn = pytest.importorskip("autobahn")
 txaio = pytest.importorskip("txaio")
@@ -93,24 +93,7 @@ async def join(url: str, realm: str, serializer: str) -> Any:
 
 
 def run(coro: Any) -> None:
-    async def bounded() -> None:
-        try:
-            async with asyncio.timeout(60):
-                await coro
-        finally:
-            # leave() only sends GOODBYE: wait for each transport to be closed and lost.
-            async with asyncio.timeout(10):
-                for session in list(_OPEN):
-                    if session.is_attached():
-                        session.leave()
-                    elif session.transport is not None:
-                        session.transport.close()
-                    if session.transport is not None or session.is_attached():
-                        await session.disconnected
-                _OPEN.clear()
-                await asyncio.sleep(0.01)  # let the transports' connection_lost run
-
-    asyncio.run(bounded())
+    run_closing(coro, _OPEN, 60)
 
 
 @pytest.mark.interop(

@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from adapterkit import Router
+from adapterkit import Router, run_closing
 
 from wampcore.auth.cryptosign import generate_cryptosign_keypair
 from wampcore.auth.scram import derive_scram_credential
@@ -342,23 +342,7 @@ async def leave(*sessions: Any) -> None:
 
 
 def run(coro: Awaitable[None]) -> None:
-    async def bounded() -> None:
-        try:
-            async with asyncio.timeout(45):
-                await coro
-        finally:
-            async with asyncio.timeout(10):
-                for session in list(_OPEN):
-                    if session.is_attached():
-                        session.leave()
-                    elif session.transport is not None:
-                        session.transport.close()
-                    if session.transport is not None or session.is_attached():
-                        await session.disconnected
-                _OPEN.clear()
-                await asyncio.sleep(0.01)  # let the transports' connection_lost run
-
-    asyncio.run(bounded())
+    run_closing(coro, _OPEN, 45)
 
 
 def whoami(details: Any = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from adapterkit import Router
+from adapterkit import Router, run_closing
 
 autobahn = pytest.importorskip("autobahn")
 txaio = pytest.importorskip("txaio")
@@ -194,23 +194,7 @@ async def error_of(session: Client, procedure: str, *args: Any, **kwargs: Any) -
 
 
 def run(coro: Awaitable[None]) -> None:
-    async def bounded() -> None:
-        try:
-            async with asyncio.timeout(45):
-                await coro
-        finally:
-            async with asyncio.timeout(10):
-                for client in list(_OPEN):
-                    if client.is_attached():
-                        client.leave()
-                    elif client.transport is not None:
-                        client.transport.close()
-                    if client.transport is not None or client.is_attached():
-                        await client.disconnected
-                _OPEN.clear()
-                await asyncio.sleep(0.01)  # let the transports' connection_lost run
-
-    asyncio.run(bounded())
+    run_closing(coro, _OPEN, 45)
 
 
 def ids(listing: dict[str, list[int]]) -> dict[str, set[int]]:
